@@ -189,3 +189,6 @@ class Capability(models.Model):
             ("control_scheduler", _("Can start and put the scheduler in standby")),
             ("archive_data", _("Can archive data, and download, delete and restore archives")),
         ]
+
+    def __str__(self) -> str:
+        return "capability"
