@@ -1,3 +1,32 @@
-from ninja import NinjaAPI
+"""The REST API (mounted at /api/v1/ by the project) and the token pages' URLs."""
 
-api = NinjaAPI(title="Nightshift API", version="1", docs_url="/docs")
+from __future__ import annotations
+
+from functools import partial
+
+from django.urls import path
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError
+
+from nightshift.api import organization, views
+from nightshift.api.auth import API_AUTH, act_as_caller, unauthorized
+
+api = NinjaAPI(
+    title="Nightshift API",
+    version="1",
+    description=(
+        "Read access to the Nightshift back office. Authenticate with a personal API token "
+        "(`Authorization: Bearer <token>`) or, from this page, with your signed-in session."
+    ),
+    docs_url="/docs",
+    auth=API_AUTH,
+)
+api.add_exception_handler(AuthenticationError, partial(unauthorized, api=api))
+api.add_decorator(act_as_caller)
+api.add_router("", organization.router)
+
+# Included by the project under /account/tokens/.
+token_urlpatterns = [
+    path("", views.token_list, name="api_tokens"),
+    path("<int:token_id>/revoke/", views.token_revoke, name="api_token_revoke"),
+]
