@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 import dj_email_url
@@ -148,16 +149,30 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True  # `make run` works without a collectstatic step
 MEDIA_ROOT = VAR_DIR / "media"
 
-_email = dj_email_url.parse(os.environ.get("EMAIL_URL") or f"file://{VAR_DIR / 'mail'}")
-EMAIL_BACKEND = _email["EMAIL_BACKEND"]
-EMAIL_FILE_PATH = _email["EMAIL_FILE_PATH"]
-EMAIL_HOST = _email["EMAIL_HOST"]
-EMAIL_PORT = _email["EMAIL_PORT"]
-EMAIL_HOST_USER = _email["EMAIL_HOST_USER"]
-EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"]
-EMAIL_USE_TLS = _email["EMAIL_USE_TLS"]
-EMAIL_USE_SSL = _email["EMAIL_USE_SSL"]
-EMAIL_TIMEOUT = _email["EMAIL_TIMEOUT"] or 30
+def _mailer(url: str) -> dict:
+    """EMAIL_URL (smtp://user:pass@host:587/?tls=True, file:///dir, console:) → a MAILERS entry."""
+    parsed = dj_email_url.parse(url)
+    backend = parsed["EMAIL_BACKEND"]
+    if backend.endswith("filebased.EmailBackend"):
+        # dj-email-url drops the leading "/" of file:///abs/path; read the path ourselves.
+        path = Path(urlsplit(url).path)
+        path.mkdir(parents=True, exist_ok=True)
+        return {"BACKEND": backend, "OPTIONS": {"file_path": str(path)}}
+    if backend.endswith("smtp.EmailBackend"):
+        options = {
+            "host": parsed["EMAIL_HOST"],
+            "port": parsed["EMAIL_PORT"],
+            "username": parsed["EMAIL_HOST_USER"],
+            "password": parsed["EMAIL_HOST_PASSWORD"],
+            "use_tls": parsed["EMAIL_USE_TLS"],
+            "use_ssl": parsed["EMAIL_USE_SSL"],
+            "timeout": parsed["EMAIL_TIMEOUT"] or 30,
+        }
+        return {"BACKEND": backend, "OPTIONS": options}
+    return {"BACKEND": backend}
+
+
+MAILERS = {"default": _mailer(os.environ.get("EMAIL_URL") or f"file://{VAR_DIR / 'mail'}")}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Nightshift <nightshift@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

@@ -14,6 +14,12 @@ PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # PBKDF2's deliberate slowness protects real passwords; in tests it only burns CPU.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _postgres_required(request):
     """A PostgreSQL test run without PostgreSQL fails: never a silent skip."""
     if request.node.get_closest_marker("postgres"):

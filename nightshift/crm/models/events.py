@@ -72,7 +72,7 @@ class CustomerEvent(AuditedModel):
             ),
             models.CheckConstraint(
                 condition=~Q(kind__in=[CustomerEventKind.PURCHASE, CustomerEventKind.SPEND_REQUEST])
-                | Q(amount__gt=0),
+                | Q(amount__isnull=False, amount__gt=0),
                 name="crm_event_amount_for_money_kinds",
                 violation_error_message=_("Purchases and spend requests need a positive amount."),
             ),
