@@ -1,0 +1,86 @@
+"""The areas of the Utilities menu: one row per area, shared by the URLs, the navigation and the
+placeholder page each area shows until its own app serves it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+__all__ = ["UTILITY_AREAS", "Area", "get_area"]
+
+
+@dataclass(frozen=True)
+class Area:
+    """One Utilities area. ``slug`` is both its URL path segment and its name in ``web:``."""
+
+    slug: str
+    title: Promise
+    summary: Promise
+
+
+UTILITY_AREAS: tuple[Area, ...] = (
+    Area(
+        "scheduler",
+        _("Scheduler"),
+        _(
+            "Holds the tasks created when run definitions are submitted and fires them now, "
+            "once at a set time or repeatedly, while the scheduler is running rather than in "
+            "standby."
+        ),
+    ),
+    Area(
+        "definitions",
+        _("Run definitions"),
+        _(
+            "Describes each process to run: the records it selects, its settings, its schedule "
+            "and its throttling, keeping every change as a new version."
+        ),
+    ),
+    Area(
+        "board",
+        _("Batch Process Admin Board"),
+        _(
+            "Follows every process run in one place, with its progress, the outcome of each "
+            "record and its log, and lets you stop a run or delete one that has not started."
+        ),
+    ),
+    Area(
+        "imports",
+        _("Imports"),
+        _(
+            "Brings records from other systems into the CRM from CSV, Excel or OpenDocument "
+            "files, with a template per entity and a file of the rows that were rejected."
+        ),
+    ),
+    Area(
+        "exports",
+        _("Exports"),
+        _(
+            "Writes CRM records to CSV or Excel files for other systems, on demand or on a "
+            "schedule."
+        ),
+    ),
+    Area(
+        "archives",
+        _("Archives"),
+        _(
+            "Compresses data older than a number of months into archives kept in the database "
+            "to save space; designated users download or delete them after re-entering their "
+            "password."
+        ),
+    ),
+    Area(
+        "logs",
+        _("Logs"),
+        _("Shows the daily log of what the scheduler and the process runs did, day by day."),
+    ),
+)
+
+_BY_SLUG = {area.slug: area for area in UTILITY_AREAS}
+
+
+def get_area(slug: str) -> Area:
+    """The area named ``slug``; a ``KeyError`` means the URLs and this table disagree."""
+    return _BY_SLUG[slug]

@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+from django.conf import settings
+from django.core.management import CommandError, call_command
+from django.test import Client
+from django.urls import reverse
+from django.utils import translation
+
+from nightshift.web.areas import UTILITY_AREAS
+
+CATALOGUE = Path(settings.LOCALE_PATHS[0]) / "pt_BR" / "LC_MESSAGES" / "django.po"
+# The code whose strings this catalogue must translate in full; the other apps' strings are
+# translated by their owners.
+FULLY_TRANSLATED = ("nightshift/web/", "nightshift/core/", "nightshift/settings.py")
+
+
+def switch_language(client: Client, code: str, next_url: str) -> str:
+    response = client.post(reverse("set_language"), {"language": code, "next": next_url})
+    assert response.status_code == 302
+    return client.get(response["Location"]).content.decode()
+
+
+def test_switching_to_portuguese_renders_pages_in_portuguese_and_back(signed_in: Client):
+    html = switch_language(signed_in, "pt-br", reverse("web:dashboard"))
+    assert '<html lang="pt-br">' in html
+    assert "<h1>Painel</h1>" in html
+    assert ">Sair</button>" in html
+    assert "Conectado como <strong>olivia</strong>" in html
+
+    html = signed_in.get(reverse("web:scheduler")).content.decode()
+    assert "<h1>Agendador</h1>" in html
+    assert "Ainda não disponível." in html
+
+    html = switch_language(signed_in, "en", reverse("web:dashboard"))
+    assert "<h1>Dashboard</h1>" in html
+
+
+def test_language_switcher_names_each_language_in_itself_and_marks_current(signed_in: Client):
+    html = switch_language(signed_in, "pt-br", reverse("web:dashboard"))
+    assert 'value="en" lang="en"' in html
+    assert ">English</button>" in html
+    assert ">Português (Brasil)</button>" in html
+    assert re.search(r'class="language is-active"\s+aria-pressed="true">Português', html)
+
+
+def test_login_page_is_translated_for_anonymous_visitor(client: Client, db):
+    html = switch_language(client, "pt-br", reverse("login"))
+    assert "<h1>Entrar</h1>" in html
+    assert "Nome de usuário" in html
+
+
+@pytest.mark.parametrize("area", UTILITY_AREAS, ids=lambda area: area.slug)
+def test_every_utility_area_has_a_portuguese_title_and_summary(area):
+    with translation.override("en"):
+        english = (str(area.title), str(area.summary))
+    with translation.override("pt-br"):
+        portuguese = (str(area.title), str(area.summary))
+    # "Logs" is the same word in both languages; its summary is not.
+    assert portuguese[0] != english[0] or area.slug == "logs"
+    assert portuguese[1] != english[1]
+
+
+def test_catalogue_translates_every_web_core_and_settings_string():
+    with CATALOGUE.open("rb") as po_file:
+        catalog = read_po(po_file)
+    missing = [
+        message.id
+        for message in catalog
+        if message.id
+        and any(path.startswith(FULLY_TRANSLATED) for path, _line in message.locations)
+        and (not message.string or message.fuzzy)
+    ]
+    assert missing == []
+
+
+def write_po(path: Path, body: str) -> Path:
+    path.parent.mkdir(parents=True)
+    path.write_text(
+        'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n' + body,
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_compile_catalogues_writes_mo_that_django_loads_with_portuguese_plurals(
+    tmp_path: Path, settings
+):
+    # No Plural-Forms header: the rule (n > 1) must come from the pt_BR directory name.
+    write_po(
+        tmp_path / "pt_BR" / "LC_MESSAGES" / "django.po",
+        'msgid "Catalogue probe"\nmsgstr "Sonda do catálogo"\n\n'
+        'msgid "%(n)s probe"\nmsgid_plural "%(n)s probes"\n'
+        'msgstr[0] "%(n)s sonda"\nmsgstr[1] "%(n)s sondas"\n',
+    )
+    call_command("compile_catalogues", tmp_path, verbosity=0)
+    assert (tmp_path / "pt_BR" / "LC_MESSAGES" / "django.mo").is_file()
+
+    settings.LOCALE_PATHS = [tmp_path]  # also clears Django's cache of loaded catalogues
+    with translation.override("pt-br"):
+        assert translation.gettext("Catalogue probe") == "Sonda do catálogo"
+        assert translation.ngettext("%(n)s probe", "%(n)s probes", 0) == "%(n)s sonda"
+        assert translation.ngettext("%(n)s probe", "%(n)s probes", 2) == "%(n)s sondas"
+
+
+def test_compile_catalogues_rejects_translation_with_different_placeholders(tmp_path: Path):
+    po_path = write_po(
+        tmp_path / "pt_BR" / "LC_MESSAGES" / "django.po",
+        '#, python-format\nmsgid "Signed in as %(name)s"\nmsgstr "Conectado como %(nome)s"\n',
+    )
+    with pytest.raises(CommandError, match="Signed in as"):
+        call_command("compile_catalogues", tmp_path, verbosity=0)
+    assert not po_path.with_suffix(".mo").exists()
+
+
+def test_compile_catalogues_fails_when_there_is_nothing_to_compile(tmp_path: Path):
+    with pytest.raises(CommandError, match=r"no \.po catalogue"):
+        call_command("compile_catalogues", tmp_path, verbosity=0)
