@@ -5,43 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from django.contrib.auth.models import AbstractUser
 from django.http import HttpRequest
 from ninja import FilterLookup, FilterSchema, Router, Schema
 
 from nightshift.api.resources import publish_model
+from nightshift.api.schemas import CodeRef, UserRef
 from nightshift.core.models import Team, Unit
 
 router = Router(tags=["Organization"])
-
-
-class UnitRef(Schema):
-    id: int
-    code: str
-    name: str
-
-
-class TeamRef(Schema):
-    id: int
-    code: str
-    name: str
-
-
-class UserRef(Schema):
-    id: int
-    username: str
-    full_name: str
-
-    @staticmethod
-    def resolve_full_name(user: AbstractUser) -> str:
-        return user.get_full_name()
 
 
 class UnitOut(Schema):
     id: int
     code: str
     name: str
-    parent: UnitRef | None
+    parent: CodeRef | None
     created_at: datetime
     updated_at: datetime
 
@@ -56,7 +34,7 @@ class TeamOut(Schema):
     id: int
     code: str
     name: str
-    unit: UnitRef
+    unit: CodeRef
     leader: UserRef | None
     members: list[UserRef]
     created_at: datetime
@@ -78,9 +56,9 @@ class MeOut(Schema):
     email: str
     is_staff: bool
     is_superuser: bool
-    unit: UnitRef | None
+    unit: CodeRef | None
     groups: list[str]
-    teams: list[TeamRef]
+    teams: list[CodeRef]
     authenticated_by: Literal["token", "session"]
 
 

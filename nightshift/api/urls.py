@@ -8,7 +8,7 @@ from django.urls import path
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
 
-from nightshift.api import organization, views
+from nightshift.api import crm, organization, views
 from nightshift.api.auth import API_AUTH, act_as_caller, unauthorized
 
 api = NinjaAPI(
@@ -24,6 +24,7 @@ api = NinjaAPI(
 api.add_exception_handler(AuthenticationError, partial(unauthorized, api=api))
 api.add_decorator(act_as_caller)
 api.add_router("", organization.router)
+api.add_router("", crm.router)
 
 # Included by the project under /account/tokens/.
 token_urlpatterns = [
