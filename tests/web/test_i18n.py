@@ -1,10 +1,14 @@
 from __future__ import annotations
 
 import re
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
+import django
 import pytest
 from babel.messages.pofile import read_po
+from django.apps import apps
 from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.test import Client
@@ -12,6 +16,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from nightshift.web.areas import UTILITY_AREAS
+from nightshift.web.management.commands.compile_catalogues import project_locale_dirs
 
 CATALOGUE = Path(settings.LOCALE_PATHS[0]) / "pt_BR" / "LC_MESSAGES" / "django.po"
 # The code whose strings this catalogue must translate in full; the other apps' strings are
@@ -120,3 +125,25 @@ def test_compile_catalogues_rejects_translation_with_different_placeholders(tmp_
 def test_compile_catalogues_fails_when_there_is_nothing_to_compile(tmp_path: Path):
     with pytest.raises(CommandError, match=r"no \.po catalogue"):
         call_command("compile_catalogues", tmp_path, verbosity=0)
+
+
+@pytest.fixture
+def app_locale_dir() -> Iterator[Path]:
+    """A ``locale`` directory inside one of the project's apps, removed afterwards."""
+    path = Path(apps.get_app_config("web").path) / "locale"
+    assert not path.exists(), "the web app's strings belong in the project catalogue"
+    path.mkdir()
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path)
+
+
+def test_compile_catalogues_covers_locale_paths_and_project_apps_but_not_django(
+    app_locale_dir: Path,
+):
+    dirs = project_locale_dirs()
+    assert Path(settings.LOCALE_PATHS[0]).resolve() in dirs
+    assert app_locale_dir.resolve() in dirs
+    django_dir = Path(django.__file__).resolve().parent
+    assert not [path for path in dirs if path.is_relative_to(django_dir)]

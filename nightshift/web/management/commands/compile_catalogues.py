@@ -14,8 +14,11 @@ from pathlib import Path
 from babel import Locale, UnknownLocaleError
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+import nightshift
 
 
 def _locale_of(po_path: Path) -> Locale | None:
@@ -57,19 +60,34 @@ def compile_catalogue(po_path: Path) -> Path:
     return mo_path
 
 
+def project_locale_dirs() -> list[Path]:
+    """LOCALE_PATHS, then the ``locale`` directory of each of the project's own apps (an app
+    may keep its catalogue beside its code, where ``makemessages`` then writes it). Django's
+    and third-party apps ship their catalogues compiled."""
+    package = Path(nightshift.__file__).resolve().parent
+    app_dirs = [
+        Path(config.path) / "locale"
+        for config in apps.get_app_configs()
+        if Path(config.path).resolve().is_relative_to(package)
+    ]
+    candidates = [Path(path) for path in settings.LOCALE_PATHS] + app_dirs
+    unique = dict.fromkeys(path.resolve() for path in candidates if path.is_dir())
+    return list(unique)
+
+
 class Command(BaseCommand):
-    help = "Compile every .po catalogue under the project's locale directories to .mo."
+    help = "Compile every .po catalogue of the project (LOCALE_PATHS and its apps) to .mo."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "locale_dirs",
             nargs="*",
             type=Path,
-            help="Directories to search (default: the LOCALE_PATHS setting).",
+            help="Directories to search (default: LOCALE_PATHS and the project's app locales).",
         )
 
     def handle(self, *args, locale_dirs: list[Path], **options) -> None:
-        roots = locale_dirs or [Path(path) for path in settings.LOCALE_PATHS]
+        roots = locale_dirs or project_locale_dirs()
         po_paths = sorted(path for root in roots for path in Path(root).rglob("*.po"))
         if not po_paths:
             raise CommandError(f"no .po catalogue under {', '.join(map(str, roots))}")
