@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "nightshift.core",
     "nightshift.crm",
+    "nightshift.scheduling",
     "nightshift.mail",
     "nightshift.api",
     "nightshift.web",
