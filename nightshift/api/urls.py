@@ -11,18 +11,29 @@ from ninja.errors import AuthenticationError
 from nightshift.api import crm, organization, views
 from nightshift.api.auth import API_AUTH, act_as_caller, unauthorized
 
-api = NinjaAPI(
-    title="Nightshift API",
-    version="1",
-    description=(
-        "Read access to the Nightshift back office. Authenticate with a personal API token "
-        "(`Authorization: Bearer <token>`) or, from this page, with your signed-in session."
-    ),
-    docs_url="/docs",
-    auth=API_AUTH,
+
+def configure(api: NinjaAPI) -> NinjaAPI:
+    """The behaviour every Nightshift API shares: explicit 401s, and the caller as the actor.
+    A function so that tests can build a probe API that behaves the same."""
+    api.add_exception_handler(AuthenticationError, partial(unauthorized, api=api))
+    api.add_decorator(act_as_caller)
+    return api
+
+
+api = configure(
+    NinjaAPI(
+        title="Nightshift API",
+        version="1",
+        description=(
+            "Read access to the Nightshift back office. Authenticate with a personal API token "
+            "(`Authorization: Bearer <token>`) or, from this page, with your signed-in session. "
+            "Listings are paginated (`page`, `page_size` up to 500) and answer "
+            "`{count, page, page_size, items}`."
+        ),
+        docs_url="/docs",
+        auth=API_AUTH,
+    )
 )
-api.add_exception_handler(AuthenticationError, partial(unauthorized, api=api))
-api.add_decorator(act_as_caller)
 api.add_router("", organization.router)
 api.add_router("", crm.router)
 

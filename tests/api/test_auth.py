@@ -4,11 +4,9 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.test import RequestFactory
 from django.utils import timezone
 
 from nightshift.api.actions import create_token, revoke_token
-from nightshift.api.auth import act_as_caller
 from nightshift.api.models import ApiToken
 from nightshift.core.audit import current_actor
 from tests.conftest import PASSWORD
@@ -111,15 +109,10 @@ def test_recording_a_use_does_not_count_as_an_edit(client, operator):
     assert reloaded.updated_at == token.updated_at
 
 
-def test_operations_run_as_the_authenticated_caller(operator):
-    seen = []
-
-    @act_as_caller
-    def operation(request):
-        seen.append(current_actor().user)
-
-    request = RequestFactory().get(ME)
-    request.auth = operator
-    operation(request)
-    assert seen == [operator]
+@pytest.mark.urls("tests.api.probe_urls")
+def test_operations_run_with_the_token_user_as_audit_actor(client, operator, make_token):
+    response = client.get(
+        "/probe/actor", headers={"Authorization": f"Bearer {make_token(operator)}"}
+    )
+    assert response.json() == {"actor": "olivia"}
     assert current_actor() is None
