@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from nightshift.core.models import AuditedModel
 
-__all__ = ["ApiToken"]
+__all__ = ["ApiToken", "ApiTokenStatus"]
 
 # Recognisable by secret scanners and by people reading a log ("what is this string?"), as
 # GitHub's "ghp_" tokens are.
