@@ -151,6 +151,7 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True  # `make run` works without a collectstatic step
 MEDIA_ROOT = VAR_DIR / "media"
 
+
 def _mailer(url: str) -> dict:
     """EMAIL_URL (smtp://user:pass@host:587/?tls=True, file:///dir, console:) → a MAILERS entry."""
     parsed = dj_email_url.parse(url)

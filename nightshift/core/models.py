@@ -16,6 +16,7 @@ class AuditedQuerySet(models.QuerySet):
     """Bulk writes stamp the log information too, so no path leaves it blank."""
 
     def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)  # iterated twice: stamping here, then the insert
         actor = current_actor()
         now = timezone.now()
         for obj in objs:

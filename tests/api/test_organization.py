@@ -28,10 +28,15 @@ def test_listing_is_refused_with_403_without_the_view_permission(client, outside
     assert "core.view_unit" in response.json()["detail"]
 
 
-def test_operators_are_refused_units_because_they_hold_no_core_view_permission(
-    client, operator, bearer
-):
-    assert client.get("/api/v1/teams", headers=bearer(operator)).status_code == 403
+def test_operators_read_units_and_teams(client, operator, bearer):
+    assert client.get("/api/v1/teams", headers=bearer(operator)).status_code == 200
+    assert client.get("/api/v1/units", headers=bearer(operator)).status_code == 200
+
+
+def test_users_without_the_view_permission_are_refused_teams(client, outsider, bearer):
+    response = client.get("/api/v1/teams", headers=bearer(outsider))
+    assert response.status_code == 403
+    assert "core.view_team" in response.json()["detail"]
 
 
 def test_administrator_lists_units(client, administrator, bearer):
