@@ -1,0 +1,92 @@
+"""``nightshift serve``: the web server and the background processes, supervised, in one command."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db.migrations.executor import MigrationExecutor
+
+from nightshift.core.supervisor import Child, Supervisor, nightshift_command, port_accepts
+
+DEFAULT_QUEUE = "default"  # the default application server's queue (TASKS backend default)
+
+
+def children(host: str, port: int) -> list[Child]:
+    """Everything ``serve`` runs. A new background process joins by adding one entry here,
+    e.g. ``Child("scheduler", nightshift_command("scheduler", "run"))`` once it exists."""
+    display_host = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, host)  # noqa: S104
+    return [
+        Child(
+            "web",
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "nightshift.asgi:application",
+                "--host",
+                host,
+                "--port",
+                str(port),
+                # Django's ASGI handler does not speak the lifespan protocol; saying so up front
+                # spares a misleading line at every start.
+                "--lifespan",
+                "off",
+                # Open keep-alive connections must not hold shutdown past the supervisor's
+                # SIGKILL deadline.
+                "--timeout-graceful-shutdown",
+                "5",
+            ],
+            ready=port_accepts(host, port),
+            ready_message=f"Nightshift is up at http://{display_host}:{port}/ (Ctrl-C stops it)",
+        ),
+        Child(
+            "worker",
+            # No autoreload: the supervisor restarts the worker, and a reloader's extra process
+            # would only delay a clean stop.
+            nightshift_command("db_worker", "--queue-name", DEFAULT_QUEUE, "--no-reload"),
+        ),
+    ]
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the web server and a task worker as supervised child processes: output prefixed "
+        "by process, crashed processes restarted, Ctrl-C stops everything."
+    )
+    requires_system_checks = []  # the children run the checks; this process serves no request
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+        parser.add_argument("--port", type=int, default=8000, help="port to listen on")
+
+    def handle(self, *args: object, host: str, port: int, **options: object) -> None:
+        self._warn_unapplied_migrations()
+        # WhiteNoise warns at every start while STATIC_ROOT is missing, and with
+        # WHITENOISE_USE_FINDERS nothing is ever collected there on a development machine.
+        Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
+        supervisor = Supervisor(children(host, port), out=self.stdout)
+        supervisor.serve_forever()
+        supervisor.say("stopped")
+
+    def _warn_unapplied_migrations(self) -> None:
+        """Every page would fail on an unmigrated database; say so before anything starts.
+        Only a warning: the database may be migrated by another machine any moment now."""
+        try:
+            connection = connections[DEFAULT_DB_ALIAS]
+            executor = MigrationExecutor(connection)
+            plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        except DatabaseError as exc:
+            self.stderr.write(f"The database is not reachable yet ({exc}); starting anyway.")
+            return
+        finally:
+            connections.close_all()
+        if plan:
+            self.stderr.write(
+                self.style.WARNING(
+                    f"{len(plan)} migration(s) not applied: run `nightshift migrate` first."
+                )
+            )
