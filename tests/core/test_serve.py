@@ -20,6 +20,8 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from nightshift.core.supervisor import Child, Supervisor
 
@@ -221,6 +223,15 @@ def test_supervisor_kills_a_child_that_ignores_sigterm():
     thread.join(GUARD)
     assert not thread.is_alive()
     assert not alive(pid)
+
+
+def test_serve_refuses_a_port_in_use_with_a_hint():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(CommandError, match="already running"):
+            call_command("serve", "--port", str(port))
 
 
 def test_supervisor_rejects_duplicate_names():

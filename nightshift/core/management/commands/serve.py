@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import socket
 import sys
-from pathlib import Path
 
-from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
 
@@ -64,13 +63,28 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000, help="port to listen on")
 
     def handle(self, *args: object, host: str, port: int, **options: object) -> None:
+        self._check_port_free(host, port)
         self._warn_unapplied_migrations()
-        # WhiteNoise warns at every start while STATIC_ROOT is missing, and with
-        # WHITENOISE_USE_FINDERS nothing is ever collected there on a development machine.
-        Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
         supervisor = Supervisor(children(host, port), out=self.stdout)
         supervisor.serve_forever()
         supervisor.say("stopped")
+
+    def _check_port_free(self, host: str, port: int) -> None:
+        """Fail now with a hint, rather than let the supervisor restart a web server that can
+        never bind (the usual cause: an earlier `make run` still running)."""
+        try:
+            family, kind, proto, _name, address = socket.getaddrinfo(
+                host, port, type=socket.SOCK_STREAM
+            )[0]
+            with socket.socket(family, kind, proto) as sock:
+                # As uvicorn does, so a port left in TIME_WAIT by the last run counts as free.
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.bind(address)
+        except OSError as exc:
+            raise CommandError(
+                f"Cannot listen on {host}:{port} ({exc.strerror or exc}). Is Nightshift already "
+                "running? Choose another port with --port (make run PORT=8001)."
+            ) from exc
 
     def _warn_unapplied_migrations(self) -> None:
         """Every page would fail on an unmigrated database; say so before anything starts.
