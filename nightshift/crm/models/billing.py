@@ -20,68 +20,44 @@ from nightshift.crm.choices import (
     PaymentGatewayRequestState,
     SubscriptionState,
 )
+from nightshift.crm.models.base import ReferenceData
 
 
-class SubscriptionType(AuditedModel):
+class SubscriptionType(ReferenceData):
     """A kind of subscription (e.g. Residential TV, Business internet)."""
 
-    code = models.CharField(_("code"), max_length=40, unique=True)
-    name = models.CharField(_("name"), max_length=120)
-
-    class Meta:
-        ordering = ["name"]
+    class Meta(ReferenceData.Meta):
         verbose_name = _("subscription type")
         verbose_name_plural = _("subscription types")
 
-    def __str__(self) -> str:
-        return self.name
 
-
-class PricePlan(AuditedModel):
+class PricePlan(ReferenceData):
     """The price list a billing term charges from."""
 
-    code = models.CharField(_("code"), max_length=40, unique=True)
-    name = models.CharField(_("name"), max_length=120)
     monthly_fee = models.DecimalField(_("monthly fee"), max_digits=12, decimal_places=2)
 
-    class Meta:
-        ordering = ["name"]
+    class Meta(ReferenceData.Meta):
         verbose_name = _("price plan")
         verbose_name_plural = _("price plans")
 
-    def __str__(self) -> str:
-        return self.name
 
-
-class BillingTermScheme(AuditedModel):
+class BillingTermScheme(ReferenceData):
     """A template of billing terms (e.g. Prepaid, Postpaid)."""
 
-    code = models.CharField(_("code"), max_length=40, unique=True)
-    name = models.CharField(_("name"), max_length=120)
-
-    class Meta:
-        ordering = ["name"]
+    class Meta(ReferenceData.Meta):
         verbose_name = _("billing term scheme")
         verbose_name_plural = _("billing term schemes")
 
-    def __str__(self) -> str:
-        return self.name
 
-
-class BindingPeriod(AuditedModel):
+class BindingPeriod(ReferenceData):
     """A contractual commitment length (e.g. 12 months)."""
 
-    code = models.CharField(_("code"), max_length=40, unique=True)
-    name = models.CharField(_("name"), max_length=120)
     months = models.PositiveSmallIntegerField(_("months"))
 
     class Meta:
         ordering = ["months"]
         verbose_name = _("binding period")
         verbose_name_plural = _("binding periods")
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class Subscription(AuditedModel):

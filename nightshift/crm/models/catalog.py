@@ -8,21 +8,15 @@ from django.utils.translation import gettext_lazy as _
 
 from nightshift.core.models import AuditedModel
 from nightshift.crm.choices import DeviceState
+from nightshift.crm.models.base import ReferenceData
 
 
-class ProductFamily(AuditedModel):
+class ProductFamily(ReferenceData):
     """A grouping of products; imports may create missing families."""
 
-    code = models.CharField(_("code"), max_length=40, unique=True)
-    name = models.CharField(_("name"), max_length=120)
-
-    class Meta:
-        ordering = ["name"]
+    class Meta(ReferenceData.Meta):
         verbose_name = _("product family")
         verbose_name_plural = _("product families")
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class Product(AuditedModel):
@@ -62,20 +56,14 @@ class Product(AuditedModel):
         return f"{self.code} · {self.name}"
 
 
-class Warehouse(AuditedModel):
+class Warehouse(ReferenceData):
     """A location where devices are stored (the manuals' "location / warehouse")."""
 
-    code = models.CharField(_("code"), max_length=40, unique=True)
-    name = models.CharField(_("name"), max_length=120)
     address = models.CharField(_("address"), max_length=200, blank=True)
 
-    class Meta:
-        ordering = ["name"]
+    class Meta(ReferenceData.Meta):
         verbose_name = _("warehouse")
         verbose_name_plural = _("warehouses")
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class Device(AuditedModel):
