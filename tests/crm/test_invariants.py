@@ -192,6 +192,27 @@ def test_invoice_balance_may_include_penalties(contact):
     assert invoice.due_on == TODAY + datetime.timedelta(days=30)
 
 
+def test_balance_of_exactly_amount_plus_penalties_is_accepted_on_every_database(contact):
+    # 100.10 + 24.69 is 124.78999… in floating point, which is how SQLite compares decimals.
+    Invoice.objects.create(
+        code="INV-F",
+        contact=contact,
+        issued_on=TODAY,
+        amount=Decimal("100.10"),
+        penalty_amount=Decimal("24.69"),
+        balance=Decimal("124.79"),
+    )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Invoice.objects.create(
+            code="INV-G",
+            contact=contact,
+            issued_on=TODAY,
+            amount=Decimal("100.10"),
+            penalty_amount=Decimal("24.69"),
+            balance=Decimal("124.80"),
+        )
+
+
 def test_a_penalty_is_charged_at_most_once_a_day(contact):
     invoice = Invoice.objects.create(
         code="INV-1", contact=contact, issued_on=TODAY, amount=100, balance=100

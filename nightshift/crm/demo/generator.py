@@ -387,14 +387,6 @@ def money(rng: random.Random, low: int, high: int) -> Decimal:
     return Decimal(rng.randint(low * 100, high * 100)).scaleb(-2)
 
 
-def float_safe_sum(amount: Decimal, penalty: Decimal) -> bool:
-    """Whether ``amount + penalty`` survives floating point. SQLite stores decimals as REAL and
-    checks ``crm_invoice_balance_within_total`` (balance <= amount + penalties) in floating
-    point, so a balance of exactly amount + penalties fails when the float sum rounds down
-    (e.g. 100.10 + 24.69 = 124.78999…)."""
-    return float(amount) + float(penalty) >= float(amount + penalty)
-
-
 def weighted(rng: random.Random, options: Sequence[tuple[Any, int]]) -> Any:
     return rng.choices([value for value, _w in options], [w for _v, w in options])[0]
 
@@ -1549,9 +1541,6 @@ class _Generator:
             for offset in sorted(rng.sample(range(1, late_days), min(3, late_days - 1))):
                 penalty = (amount * Decimal("0.02")).quantize(CENT, ROUND_HALF_UP)
                 penalties.append((due + dt.timedelta(days=offset), penalty))
-        while penalties and not float_safe_sum(amount, sum(p for _d, p in penalties)):
-            charged_on, last = penalties.pop()
-            penalties.append((charged_on, last + CENT))
         invoice.penalty_amount = sum((p for _d, p in penalties), Decimal(0))
         invoice.balance = amount - paid + invoice.penalty_amount
         if rng.random() < 0.2:
