@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "nightshift.core",
     "nightshift.crm",
     "nightshift.scheduling",
+    "nightshift.processes",
     "nightshift.mail",
     "nightshift.api",
     "nightshift.web",

@@ -1,0 +1,125 @@
+"""The contract every process plugin fulfils, and what the engine gets back from it.
+
+A process is a kind of batch work (e.g. taking subscriptions out of short term deactivation).
+It declares its parameters (criteria + input settings) as a pydantic model, validates them with
+its own conditional rules, selects its candidate records as one queryset, and processes a batch
+of them, returning one outcome per record. The engine owns everything else — runs, batches,
+transactions, run items, throttling, stop — and never names a process.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import pydantic
+
+if TYPE_CHECKING:
+    from django.db.models import Model, QuerySet
+    from django.utils.functional import Promise
+
+__all__ = ["Outcome", "ParameterError", "Process"]
+
+
+class ParameterError(ValueError):
+    """Parameters a process refuses. ``errors`` maps a field path (``"binding_periods"``,
+    ``"criteria.price_plans.0"``) to an operator-facing message, so that forms, the API and the
+    CLI can each put the message next to the field it names."""
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        self.errors: dict[str, str] = {field: str(message) for field, message in errors.items()}
+        super().__init__("; ".join(f"{field}: {message}" for field, message in self.errors.items()))
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened to one candidate record: ``ok`` with an optional note, or an error whose
+    message tells the operator why the record was not processed."""
+
+    record_id: int
+    ok: bool
+    message: str = ""
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    # pydantic locates an error as a tuple ("criteria", "price_plans", 0); the dotted form is
+    # what forms and JSON clients expect. A model-level error (empty loc) belongs to no field.
+    return ".".join(str(part) for part in loc) or "__all__"
+
+
+class Process:
+    """Base class of every process type; subclass it and decorate with ``@register``.
+
+    Subclasses set ``key`` (a stable slug: run definitions store it, so never rename it),
+    ``name`` and ``description`` (operator-facing, translated), and ``Parameters`` (a pydantic
+    model with ``extra="forbid"`` so that a mistyped criterion is refused rather than ignored).
+    They implement ``candidates`` and ``process_batch``, and override ``check`` for rules that
+    need the database or depend on several fields.
+
+    The engine instantiates the class with no arguments, once per run, and passes the
+    normalised parameters (what ``validate_parameters`` returned) to both methods.
+    """
+
+    key: ClassVar[str]
+    name: ClassVar[str | Promise]
+    description: ClassVar[str | Promise]
+    Parameters: ClassVar[type[pydantic.BaseModel]]
+    # The model whose rows ``candidates`` selects; the engine uses it to show and link records.
+    model: ClassVar[type[Model] | None] = None
+
+    @classmethod
+    def parameter_schema(cls) -> dict[str, Any]:
+        """The JSON schema of ``Parameters``: what ``processes list``, the API and the
+        definition screens show and build their forms from."""
+        return cls.Parameters.model_json_schema()
+
+    @classmethod
+    def validate_parameters(cls, data: Mapping[str, Any] | None) -> dict[str, Any]:
+        """Validate ``data`` and return the normalised, JSON-serialisable parameters.
+
+        Field types and ranges are checked by pydantic first; only parameters that pass are
+        handed to ``check`` for the database-dependent and conditional rules. Raises
+        ``ParameterError`` naming every offending field.
+        """
+        try:
+            params = cls.Parameters.model_validate(dict(data or {}))
+        except pydantic.ValidationError as exc:
+            errors: dict[str, str] = {}
+            for error in exc.errors(include_url=False):
+                errors.setdefault(_field_path(error["loc"]), error["msg"])
+            raise ParameterError(errors) from None
+        cls.check(params)
+        return params.model_dump(mode="json")
+
+    @classmethod
+    def check(cls, params: pydantic.BaseModel) -> None:
+        """Rules pydantic cannot express alone (they need the database or several fields).
+        Raise ``ParameterError`` naming the fields; the default accepts everything."""
+        return
+
+    def candidates(self, params: dict[str, Any], *, as_of: datetime.date) -> QuerySet:
+        """The records a run executed on ``as_of`` would process, as one queryset ordered by
+        primary key. The engine iterates its primary keys in chunks; it must not be evaluated
+        here (the set may hold millions of rows)."""
+        raise NotImplementedError
+
+    def process_batch(
+        self,
+        params: dict[str, Any],
+        ids: list[int],
+        *,
+        as_of: datetime.date,
+        run_number: int | None,
+    ) -> list[Outcome]:
+        """Process the records ``ids`` and return exactly one ``Outcome`` per id.
+
+        Set-based: a constant number of queries whatever the batch size (``bulk_create``,
+        ``QuerySet.update``), never a save per row. It runs inside the engine's transaction for
+        the batch — a stop rolls the whole batch back — so it opens no durable transaction of
+        its own. A record that is no longer a candidate (processed by an earlier attempt, or
+        changed since it was selected) gets an error outcome and is left untouched, so that
+        re-running a batch never processes anything twice.
+        """
+        raise NotImplementedError

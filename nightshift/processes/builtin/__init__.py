@@ -1,0 +1,2 @@
+"""The processes Nightshift ships with, one module per process. Importing this package
+registers them all (``autodiscover`` does it at start-up)."""
