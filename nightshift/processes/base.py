@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import pydantic
+from django.utils.translation import gettext as _
 
 if TYPE_CHECKING:
     from django.db.models import Model, QuerySet
@@ -83,6 +84,8 @@ class Process:
         handed to ``check`` for the database-dependent and conditional rules. Raises
         ``ParameterError`` naming every offending field.
         """
+        if data is not None and not isinstance(data, Mapping):
+            raise ParameterError({"__all__": _("The parameters must be a JSON object.")})
         try:
             params = cls.Parameters.model_validate(dict(data or {}))
         except pydantic.ValidationError as exc:

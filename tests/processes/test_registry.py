@@ -109,6 +109,12 @@ def test_parameter_errors_name_the_field_path():
     assert "greater than or equal to 1" in caught.value.errors["times"]
 
 
+def test_parameters_that_are_not_an_object_are_refused():
+    with pytest.raises(ParameterError) as caught:
+        Echo.validate_parameters(["times", 2])
+    assert caught.value.errors == {"__all__": "The parameters must be a JSON object."}
+
+
 def test_validated_parameters_are_normalised_json(db):
     assert Echo.validate_parameters(None) == {"times": 1}
     json.dumps(LeaveShortTermDeactivation.validate_parameters({}))

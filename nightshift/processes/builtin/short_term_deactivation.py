@@ -48,6 +48,7 @@ Reference = int | str
 ANY_BINDING = "any"
 # Far beyond any sensible look-back, and keeps "execution date - X days" a valid date.
 MAX_DAYS_AGO = 36_500
+CENTS = Decimal("0.01")
 
 
 class LeaveShortTermDeactivationParameters(BaseModel):
@@ -390,7 +391,9 @@ class LeaveShortTermDeactivation(Process):
                     ),
                 )
                 continue
-            unsettled = balances.get(row["contact_id"]) or Decimal("0.00")
+            # Quantized: SQLite sums decimals as floats (40.5, 124.78999…), and the comparison
+            # with the allowed maximum must be made in cents.
+            unsettled = Decimal(balances.get(row["contact_id"]) or 0).quantize(CENTS)
             # An unsaved term carrying the two columns: the rule itself stays on the model.
             term = BillingTerm(
                 requires_settled_balance=row["effective_term__requires_settled_balance"],

@@ -37,22 +37,23 @@ class Command(BaseCommand):
             self.stdout.write(f"  {process['name']}")
             self.stdout.write(f"  {process['description']}")
             schema = process["parameters"]
+            defs = schema.get("$defs", {})
             for field, spec in schema.get("properties", {}).items():
-                self.stdout.write(f"    {field} ({_type_of(spec)}){_default_of(spec)}")
+                self.stdout.write(f"    {field} ({_type_of(spec, defs)}){_default_of(spec)}")
                 if spec.get("description"):
                     self.stdout.write(f"        {spec['description']}")
 
 
-def _type_of(spec: dict) -> str:
-    """A short type for a JSON schema property: ``integer``, ``array of string``, ``a | b``."""
+def _type_of(spec: dict, defs: dict) -> str:
+    """A short type for a JSON schema property: ``integer``, ``list of string``, ``a | b``."""
+    if "$ref" in spec:
+        spec = defs.get(spec["$ref"].rsplit("/", 1)[-1], {})
     if "enum" in spec:
         return " | ".join(str(value) for value in spec["enum"])
     if "anyOf" in spec:
-        return " or ".join(_type_of(option) for option in spec["anyOf"])
-    if "$ref" in spec:
-        return spec["$ref"].rsplit("/", 1)[-1]
+        return " or ".join(_type_of(option, defs) for option in spec["anyOf"])
     if spec.get("type") == "array":
-        return f"list of {_type_of(spec.get('items', {}))}"
+        return f"list of {_type_of(spec.get('items', {}), defs)}"
     return str(spec.get("type", "any"))
 
 
