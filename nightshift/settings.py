@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "nightshift.crm",
     "nightshift.scheduling",
     "nightshift.processes",
+    "nightshift.runs",
     "nightshift.mail",
     "nightshift.api",
     "nightshift.web",
@@ -179,6 +180,15 @@ def _mailer(url: str) -> dict:
 MAILERS = {"default": _mailer(os.environ.get("EMAIL_URL") or f"file://{VAR_DIR / 'mail'}")}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Nightshift <nightshift@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# The address operators reach the web UI at: links in e-mails (run summaries) start with it.
+NIGHTSHIFT_BASE_URL = os.environ.get("NIGHTSHIFT_BASE_URL", "http://127.0.0.1:8000")
+# Records per batch (one transaction each) when a run executes.
+NIGHTSHIFT_BATCH_SIZE = int(os.environ.get("NIGHTSHIFT_BATCH_SIZE", "1000"))
+# A worker whose heartbeat is older than this (seconds) is presumed dead; its runs are taken over.
+NIGHTSHIFT_WORKER_TIMEOUT = int(os.environ.get("NIGHTSHIFT_WORKER_TIMEOUT", "30"))
+# A slot fired later than this (seconds) counts as missed and follows the misfire policy.
+NIGHTSHIFT_MISFIRE_GRACE = int(os.environ.get("NIGHTSHIFT_MISFIRE_GRACE", "60"))
 
 TASKS = {
     "default": {

@@ -11,5 +11,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("account/tokens/", include(token_urlpatterns)),
+    path("", include("nightshift.runs.urls")),
     path("", include("nightshift.web.urls")),
 ]

@@ -27,6 +27,7 @@ CRM_APPS = ("crm", "mail")
 def role_permissions() -> dict[str, Q]:
     return {
         OPERATORS: Q(content_type__app_label__in=CRM_APPS, codename__startswith="view_")
+        | Q(content_type__app_label="runs", codename__startswith="view_")
         | Q(
             content_type__app_label="core", codename__in=["operate_runs", "view_unit", "view_team"]
         ),
