@@ -58,7 +58,9 @@ def spec_of(task: ScheduledTask):
 
 
 def next_after(task: ScheduledTask, moment: datetime) -> datetime | None:
-    return next(firings(spec_of(task), anchor=task.anchor, after=moment), None)
+    # Strictly later: "now" counts its own instant as after itself, which must not refire.
+    upcoming = firings(spec_of(task), anchor=task.anchor, after=moment)
+    return next((instant for instant in upcoming if instant > moment), None)
 
 
 def create_run(task: ScheduledTask, slot: datetime | None, *, requested_by=None) -> ProcessRun:
