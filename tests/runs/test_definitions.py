@@ -36,8 +36,10 @@ def errors_of(excinfo) -> dict[str, list[str]]:
 def test_a_new_definition_is_version_1_of_its_own_unified_code(define):
     first, second = define(name="First"), define(name="Second")
     assert (first.version, second.version) == (1, 1)
-    assert first.unified_code.startswith("RD") and first.unified_code != second.unified_code
-    assert first.is_latest and first.is_effective
+    assert first.unified_code.startswith("RD")
+    assert first.unified_code != second.unified_code
+    assert first.is_latest
+    assert first.is_effective
 
 
 def test_the_name_is_required(define):
@@ -127,7 +129,9 @@ def test_editing_an_unused_definition_changes_it_in_place(define, operator):
     edited = actions.edit_definition(
         user=operator, unified_code=definition.unified_code, name="Renamed"
     )
-    assert edited.pk == definition.pk and edited.version == 1 and edited.name == "Renamed"
+    assert edited.pk == definition.pk
+    assert edited.version == 1
+    assert edited.name == "Renamed"
     assert RunDefinition.objects.filter(unified_code=definition.unified_code).count() == 1
 
 
@@ -137,11 +141,14 @@ def test_editing_a_submitted_definition_makes_version_2_and_keeps_version_1(defi
     edited = actions.edit_definition(
         user=operator, unified_code=definition.unified_code, name="Renamed"
     )
-    assert edited.version == 2 and edited.is_latest
+    assert edited.version == 2
+    assert edited.is_latest
     # Everything not changed is carried over.
-    assert edited.parameters == {"city": "Lisbon"} and edited.log_level == "all"
+    assert edited.parameters == {"city": "Lisbon"}
+    assert edited.log_level == "all"
     definition.refresh_from_db()
-    assert definition.name == "Tag everyone" and not definition.is_latest
+    assert definition.name == "Tag everyone"
+    assert not definition.is_latest
     assert list(edited.versions().values_list("version", flat=True)) == [2, 1]
 
 
@@ -219,7 +226,8 @@ def test_deleting_a_task_unschedules_it_and_drops_its_runs_not_started(
     (run,) = fire_due()
     actions.delete_task(user=operator, task_id=task.pk)
     task.refresh_from_db()
-    assert task.state == TaskState.DELETED and task.next_fire_at is None
+    assert task.state == TaskState.DELETED
+    assert task.next_fire_at is None
     assert not ProcessRun.objects.filter(pk=run.pk).exists()
     with pytest.raises(Exception, match="no scheduled task"):
         actions.delete_task(user=operator, task_id=task.pk)

@@ -86,7 +86,8 @@ def test_a_run_now_task_fires_once_then_completes(define, operator, scheduler_ru
     task = actions.submit_definition(user=operator, unified_code=define().unified_code)
     assert len(fire_due()) == 1
     task.refresh_from_db()
-    assert task.state == TaskState.COMPLETED and task.next_fire_at is None
+    assert task.state == TaskState.COMPLETED
+    assert task.next_fire_at is None
     assert fire_due(timezone.now() + timedelta(days=1)) == []
 
 
@@ -180,7 +181,8 @@ def test_runs_of_a_worker_that_stopped_heartbeating_are_queued_again(every_minut
 
     assert [r.pk for r in take_over_orphans()] == [run.pk]
     run.refresh_from_db()
-    assert run.worker_id == "" and run.state == RunState.IN_PROGRESS
+    assert run.worker_id == ""
+    assert run.state == RunState.IN_PROGRESS
     assert DBTaskResult.objects.get().args_kwargs["args"] == [run.pk]
     assert LogEntry.objects.filter(run=run, message__contains="stopped responding").exists()
     assert take_over_orphans() == []
