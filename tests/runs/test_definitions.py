@@ -18,7 +18,7 @@ from nightshift.runs.models import (
     TaskState,
 )
 from nightshift.scheduling.specs import parse_schedule
-from tests.runs.conftest import TagContacts
+from tests.runs.tagging import TagContacts
 
 WEEKLY = {
     "mode": "advanced",
