@@ -86,15 +86,18 @@ def utility_area(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness for load balancers and `make run`: the database answers a query."""
+    """Liveness for load balancers and `make run`: the database answers a query (else 503),
+    and the heartbeats of the scheduler and of the workers are recent (else "degraded")."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         database = "ok"
     except Exception as exc:  # any failure means unhealthy; say which
         database = f"error: {exc.__class__.__name__}"
-    healthy = database == "ok"
-    return JsonResponse(
-        {"status": "ok" if healthy else "error", "database": database},
-        status=200 if healthy else 503,
-    )
+    if database != "ok":
+        return JsonResponse({"status": "error", "database": database}, status=503)
+    from nightshift.runs.health import heartbeats
+
+    report = {"database": database, **heartbeats()}
+    fine = report["scheduler"]["status"] in ("ok", "standby") and report["workers"]["alive"] > 0
+    return JsonResponse({"status": "ok" if fine else "degraded", **report})

@@ -149,11 +149,12 @@ def test_serve_answers_then_sigint_stops_every_child(served):
     wait_for(lambda: healthy(served), f"/healthz to answer:\n{served.output()}")
     assert get(served.base + "/login/")[0] == 200
     children = wait_for(
-        lambda: (found := children_of(served.process.pid)) and len(found) >= 2 and found,
-        "web and worker child processes",
+        lambda: (found := children_of(served.process.pid)) and len(found) >= 3 and found,
+        "web, scheduler and worker child processes",
     )
     assert any("uvicorn" in cmd for cmd in children.values()), children
-    assert any("db_worker" in cmd for cmd in children.values()), children
+    assert any("scheduler run" in cmd for cmd in children.values()), children
+    assert any(cmd.split()[-1] == "worker" for cmd in children.values()), children
     wait_for(lambda: "Nightshift is up at " + served.base in served.output(), "the URL")
 
     assert served.stop(signal.SIGINT) == 0
@@ -166,7 +167,7 @@ def test_serve_restarts_a_child_that_dies(served):
 
     def worker() -> int | None:
         found = children_of(served.process.pid)
-        return next((pid for pid, cmd in found.items() if "db_worker" in cmd), None)
+        return next((pid for pid, cmd in found.items() if cmd.split()[-1] == "worker"), None)
 
     first = wait_for(worker, "the worker")
     os.kill(first, signal.SIGKILL)

@@ -48,7 +48,7 @@ def test_login_page_renders_sign_in_form_for_anonymous_visitor(client: Client, d
 def test_healthz_answers_without_login(client: Client, db):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
+    assert response.json()["database"] == "ok"
 
 
 def test_operator_signing_in_lands_on_dashboard(client: Client, operator):

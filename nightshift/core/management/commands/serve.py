@@ -11,12 +11,10 @@ from django.db.migrations.executor import MigrationExecutor
 
 from nightshift.core.supervisor import Child, Supervisor, nightshift_command, port_accepts
 
-DEFAULT_QUEUE = "default"  # the default application server's queue (TASKS backend default)
-
 
 def children(host: str, port: int) -> list[Child]:
-    """Everything ``serve`` runs. A new background process joins by adding one entry here,
-    e.g. ``Child("scheduler", nightshift_command("scheduler", "run"))`` once it exists."""
+    """Everything ``serve`` runs: the web server, one scheduler loop and one worker of the
+    default application server. A new background process joins by adding one entry here."""
     display_host = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, host)  # noqa: S104
     return [
         Child(
@@ -42,19 +40,18 @@ def children(host: str, port: int) -> list[Child]:
             ready=port_accepts(host, port),
             ready_message=f"Nightshift is up at http://{display_host}:{port}/ (Ctrl-C stops it)",
         ),
-        Child(
-            "worker",
-            # No autoreload: the supervisor restarts the worker, and a reloader's extra process
-            # would only delay a clean stop.
-            nightshift_command("db_worker", "--queue-name", DEFAULT_QUEUE, "--no-reload"),
-        ),
+        # Any number of schedulers may run against one database; serve runs one.
+        Child("scheduler", nightshift_command("scheduler", "run")),
+        # A worker of the default application server; more servers and workers scale out with
+        # `nightshift worker --server NAME` on any machine (docs/scale-out.md).
+        Child("worker", nightshift_command("worker")),
     ]
 
 
 class Command(BaseCommand):
     help = (
-        "Run the web server and a task worker as supervised child processes: output prefixed "
-        "by process, crashed processes restarted, Ctrl-C stops everything."
+        "Run the web server, the scheduler and a worker as supervised child processes: output "
+        "prefixed by process, crashed processes restarted, Ctrl-C stops everything."
     )
     requires_system_checks = []  # the children run the checks; this process serves no request
 
