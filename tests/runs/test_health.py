@@ -48,3 +48,16 @@ def test_a_scheduler_in_standby_is_not_a_fault(client, db):
     SchedulerState.objects.filter(pk=1).update(running=False)
     Worker.objects.create(worker_id="w", server=ApplicationServer.default(), hostname="h", pid=1)
     assert health(client)["status"] == "ok"
+
+
+def test_engine_records_are_in_the_admin_read_only_but_servers_are_maintained_there(
+    client, administrator
+):
+    from tests.conftest import PASSWORD
+
+    client.login(username=administrator.username, password=PASSWORD)
+    for model in ("rundefinition", "scheduledtask", "processrun", "logentry", "worker"):
+        page = client.get(f"/admin/runs/{model}/")
+        assert page.status_code == 200, model
+        assert client.get(f"/admin/runs/{model}/add/").status_code == 403, model
+    assert client.get("/admin/runs/applicationserver/add/").status_code == 200
