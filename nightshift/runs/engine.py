@@ -171,17 +171,19 @@ class _Execution:
                 for o in outcomes
                 if self.keep_successes or not o.ok
             )
-            # Checked last, inside the batch: a stop asked for while it ran undoes it.
-            if self._stop_requested():
-                raise _Stopped
-            held = ProcessRun.objects.filter(pk=run.pk, worker_id=self.worker_id).update(
+            # Checked last, inside the batch: a stop asked for while it ran undoes it. The
+            # check is part of the update, which waits for a stop holding the run's row and
+            # then sees it; a separate read before it would miss a stop committing meanwhile.
+            held = ProcessRun.objects.filter(
+                pk=run.pk, worker_id=self.worker_id, stop_requested=False
+            ).update(
                 cursor=ids[-1],
                 processed=F("processed") + len(ids),
                 succeeded=F("succeeded") + succeeded,
                 failed=F("failed") + len(ids) - succeeded,
             )
             if not held:
-                raise _ClaimLost
+                raise _Stopped if self._stop_requested() else _ClaimLost
         run.cursor = ids[-1]
         run.processed += len(ids)
         run.succeeded += succeeded
