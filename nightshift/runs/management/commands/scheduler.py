@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 
-from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from nightshift.core.cli import acting_user, add_user_option, operator_errors
 from nightshift.runs import actions
 from nightshift.runs.models import ScheduledTask, SchedulerState, TaskState
 from nightshift.runs.scheduler import Loop
@@ -28,11 +26,7 @@ class Command(BaseCommand):
             ("standby", "set it in Standby"),
         ):
             parser_ = sub.add_parser(verb, help=text)
-            parser_.add_argument(
-                "--user",
-                default=os.environ.get("NIGHTSHIFT_USER"),
-                help="act as this user (default: the NIGHTSHIFT_USER environment variable)",
-            )
+            add_user_option(parser_)
             parser_.add_argument("--json", action="store_true")
         status = sub.add_parser("status", help="Running or Standby, last tick, tasks due")
         status.add_argument("--json", action="store_true")
@@ -44,15 +38,9 @@ class Command(BaseCommand):
             loop.run(once=options["once"])
             return
         if verb in ("start", "standby"):
-            if not options["user"]:
-                raise CommandError("Give --user USERNAME or set NIGHTSHIFT_USER.")
-            user = get_user_model().objects.filter(username=options["user"]).first()
-            if user is None:
-                raise CommandError(f"There is no user “{options['user']}”.")
-            try:
+            user = acting_user(options["user"])
+            with operator_errors():
                 actions.set_scheduler_state(user=user, running=verb == "start")
-            except PermissionDenied as exc:
-                raise CommandError(str(exc)) from None
         self._status(options.get("json", False))
 
     def _status(self, as_json: bool) -> None:
