@@ -187,6 +187,8 @@ NIGHTSHIFT_BASE_URL = os.environ.get("NIGHTSHIFT_BASE_URL", "http://127.0.0.1:80
 NIGHTSHIFT_BATCH_SIZE = int(os.environ.get("NIGHTSHIFT_BATCH_SIZE", "1000"))
 # A worker whose heartbeat is older than this (seconds) is presumed dead; its runs are taken over.
 NIGHTSHIFT_WORKER_TIMEOUT = int(os.environ.get("NIGHTSHIFT_WORKER_TIMEOUT", "30"))
+# Seconds between a worker's heartbeats; keep it well under NIGHTSHIFT_WORKER_TIMEOUT.
+NIGHTSHIFT_HEARTBEAT_INTERVAL = float(os.environ.get("NIGHTSHIFT_HEARTBEAT_INTERVAL", "5"))
 # A slot fired later than this (seconds) counts as missed and follows the misfire policy.
 NIGHTSHIFT_MISFIRE_GRACE = int(os.environ.get("NIGHTSHIFT_MISFIRE_GRACE", "60"))
 
