@@ -5,19 +5,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-__all__ = ["UTILITY_AREAS", "Area", "get_area"]
+__all__ = ["PLACEHOLDER_AREAS", "UTILITY_AREAS", "Area", "get_area"]
 
 
 @dataclass(frozen=True)
 class Area:
-    """One Utilities area. ``slug`` is both its URL path segment and its name in ``web:``."""
+    """One Utilities area. ``slug`` names it; ``url_name`` is the route of the app that serves
+    it. An area without one shows a placeholder at ``/<slug>/`` (route ``web:<slug>``)."""
 
     slug: str
     title: Promise
     summary: Promise
+    url_name: str | None = None
+
+    @property
+    def is_available(self) -> bool:
+        return self.url_name is not None
+
+    def url(self) -> str:
+        return reverse(self.url_name or f"web:{self.slug}")
 
 
 UTILITY_AREAS: tuple[Area, ...] = (
@@ -29,6 +39,7 @@ UTILITY_AREAS: tuple[Area, ...] = (
             "once at a set time or repeatedly, while the scheduler is running rather than in "
             "standby."
         ),
+        url_name="runs:scheduler",
     ),
     Area(
         "definitions",
@@ -37,6 +48,7 @@ UTILITY_AREAS: tuple[Area, ...] = (
             "Describes each process to run: the records it selects, its settings, its schedule "
             "and its throttling, keeping every change as a new version."
         ),
+        url_name="runs:definitions",
     ),
     Area(
         "board",
@@ -45,6 +57,7 @@ UTILITY_AREAS: tuple[Area, ...] = (
             "Follows every process run in one place, with its progress, the outcome of each "
             "record and its log, and lets you stop a run or delete one that has not started."
         ),
+        url_name="runs:board",
     ),
     Area(
         "imports",
@@ -75,8 +88,12 @@ UTILITY_AREAS: tuple[Area, ...] = (
         "logs",
         _("Logs"),
         _("Shows the daily log of what the scheduler and the process runs did, day by day."),
+        url_name="runs:log",
     ),
 )
+
+# The areas no app serves yet: each gets a placeholder page saying so.
+PLACEHOLDER_AREAS: tuple[Area, ...] = tuple(a for a in UTILITY_AREAS if not a.is_available)
 
 _BY_SLUG = {area.slug: area for area in UTILITY_AREAS}
 

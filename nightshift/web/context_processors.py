@@ -55,7 +55,7 @@ def _sections(request: HttpRequest) -> list[NavSection]:
         NavSection(None, [item(_("Dashboard"), reverse("web:dashboard"))]),
         NavSection(
             _("Utilities"),
-            [item(area.title, reverse(f"web:{area.slug}")) for area in UTILITY_AREAS],
+            [item(area.title, area.url()) for area in UTILITY_AREAS],
         ),
     ]
     if request.user.is_staff:

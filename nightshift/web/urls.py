@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from nightshift.web import views
-from nightshift.web.areas import UTILITY_AREAS
+from nightshift.web.areas import PLACEHOLDER_AREAS
 
 app_name = "web"
 
@@ -12,6 +12,6 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     *(
         path(f"{area.slug}/", views.utility_area, {"slug": area.slug}, name=area.slug)
-        for area in UTILITY_AREAS
+        for area in PLACEHOLDER_AREAS
     ),
 ]

@@ -37,8 +37,11 @@ def test_switching_to_portuguese_renders_pages_in_portuguese_and_back(signed_in:
     assert ">Sair</button>" in html
     assert "Conectado como <strong>olivia</strong>" in html
 
-    html = signed_in.get(reverse("web:scheduler")).content.decode()
+    html = signed_in.get(reverse("runs:scheduler")).content.decode()
     assert "<h1>Agendador</h1>" in html
+
+    html = signed_in.get(reverse("web:imports")).content.decode()
+    assert "<h1>Importações</h1>" in html
     assert "Ainda não disponível." in html
 
     html = switch_language(signed_in, "en", reverse("web:dashboard"))

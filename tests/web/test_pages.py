@@ -10,11 +10,18 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from nightshift.core.models import Unit
-from nightshift.web.areas import UTILITY_AREAS
+from nightshift.web.areas import PLACEHOLDER_AREAS, UTILITY_AREAS
 from nightshift.web.views import DASHBOARD_APPS
 from tests.conftest import PASSWORD
 
-PAGE_NAMES = ["web:dashboard", *(f"web:{area.slug}" for area in UTILITY_AREAS)]
+# The dashboard and every Utilities area, served by its app or by a placeholder.
+PAGES = ["dashboard", *(area.slug for area in UTILITY_AREAS)]
+
+
+def page_url(page: str) -> str:
+    if page == "dashboard":
+        return reverse("web:dashboard")
+    return next(area.url() for area in UTILITY_AREAS if area.slug == page)
 
 
 def displayed_count(html: str, label: str) -> int:
@@ -28,9 +35,9 @@ def displayed_count(html: str, label: str) -> int:
     return int(match.group(1))
 
 
-@pytest.mark.parametrize("name", PAGE_NAMES)
-def test_page_redirects_anonymous_visitor_to_login(client: Client, db, name: str):
-    url = reverse(name)
+@pytest.mark.parametrize("page", PAGES)
+def test_page_redirects_anonymous_visitor_to_login(client: Client, db, page: str):
+    url = page_url(page)
     response = client.get(url)
     assert response.status_code == 302
     assert response["Location"] == f"/login/?next={url}"
@@ -113,7 +120,7 @@ def test_dashboard_runs_one_count_query_per_model(signed_in: Client):
     assert len(queries.captured_queries) <= len(managed) + 5  # session, user, little else
 
 
-@pytest.mark.parametrize("area", UTILITY_AREAS, ids=lambda area: area.slug)
+@pytest.mark.parametrize("area", PLACEHOLDER_AREAS, ids=lambda area: area.slug)
 def test_utility_area_page_says_what_it_is_for_and_that_it_is_not_available(
     signed_in: Client, area
 ):
@@ -125,12 +132,31 @@ def test_utility_area_page_says_what_it_is_for_and_that_it_is_not_available(
     assert "Not available yet." in html
 
 
+@pytest.mark.parametrize(
+    ("area", "url_name"),
+    [
+        ("scheduler", "runs:scheduler"),
+        ("definitions", "runs:definitions"),
+        ("board", "runs:board"),
+        ("logs", "runs:log"),
+    ],
+)
+def test_engine_areas_link_to_their_pages_not_to_a_placeholder(
+    signed_in: Client, area: str, url_name: str
+):
+    assert page_url(area) == reverse(url_name)
+    response = signed_in.get(page_url(area))
+    assert response.status_code == 200
+    assert "Not available yet." not in response.content.decode()
+    assert area not in {placeholder.slug for placeholder in PLACEHOLDER_AREAS}
+
+
 def test_navigation_links_every_area_and_highlights_the_current_one(signed_in: Client):
-    html = signed_in.get(reverse("web:board")).content.decode()
-    for name in PAGE_NAMES:
-        assert f'href="{reverse(name)}"' in html
+    html = signed_in.get(page_url("board")).content.decode()
+    for page in PAGES:
+        assert f'href="{page_url(page)}"' in html
     active = re.findall(r'<a href="([^"]+)" class="is-active" aria-current="page">', html)
-    assert active == [reverse("web:board")]
+    assert active == [page_url("board")]
 
 
 def test_admin_link_is_shown_to_staff_only(client: Client, operator, administrator):
