@@ -188,6 +188,7 @@ def test_runs_of_a_worker_that_stopped_heartbeating_are_queued_again(every_minut
     assert take_over_orphans() == []
 
 
+@pytest.mark.django_db(transaction=True)  # the loop closes stale connections between ticks
 def test_the_loop_ticks_once_fires_and_records_its_heartbeat(every_minute, time_machine):
     task = every_minute()
     time_machine.move_to(task.next_fire_at + timedelta(seconds=1))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from django.core.management import call_command
 
 from nightshift.crm.models import Contact
@@ -9,6 +10,10 @@ from nightshift.runs import actions
 from nightshift.runs.models import ApplicationServer, ProcessRun, RunState, Worker
 from nightshift.runs.scheduler import fire_due
 from tests.runs.tagging import TAG
+
+# The worker closes stale connections between tasks, as in production: the test's data must be
+# committed, not held in a test transaction.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_a_worker_runs_what_is_queued_on_its_server_and_unregisters(
