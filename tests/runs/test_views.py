@@ -6,14 +6,18 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from html import unescape
+from typing import Literal
 
+import pydantic
 import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from nightshift.processes.base import Process
 from nightshift.processes.builtin.short_term_deactivation import LeaveShortTermDeactivation
+from nightshift.processes.registry import register_temporarily
 from nightshift.runs import actions, engine
 from nightshift.runs.models import (
     AgendaEntry,
@@ -409,6 +413,77 @@ def test_definition_form_renders_parameters_grouped_from_the_schema(as_operator)
     assert 'name="param-subscription_action_type"' in settings
     assert "Scheduling settings" in html
     assert 'name="throttle-max_records"' in html
+
+
+class OddParameters(pydantic.BaseModel):
+    """Parameters of every shape the form knows, and one it does not (a mapping)."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+    ids: list[int] = pydantic.Field(
+        default_factory=list, title="Record ids", json_schema_extra={"group": "criteria"}
+    )
+    level: Literal[1, 2, 3] = pydantic.Field(2, title="Level")
+    dry_run: bool = pydantic.Field(False, title="Dry run")
+    ratio: float | None = None
+    limits: dict[str, int] = pydantic.Field(default_factory=dict, title="Limits")
+
+
+class OddProcess(Process):
+    key = "tests.odd_parameters"
+    name = "Odd parameters"
+    description = "Has parameters of every shape."
+    Parameters = OddParameters
+
+
+@pytest.fixture
+def odd_process():
+    with register_temporarily(OddProcess):
+        yield OddProcess
+
+
+def odd_form(**params) -> dict[str, object]:
+    return form_data(process=OddProcess.key, **{"param-city": None, "param-level": "2", **params})
+
+
+def test_parameters_the_form_cannot_render_get_a_json_text_area(as_operator, odd_process):
+    url = reverse("runs:definition_create")
+    html = as_operator.get(url, {"process": OddProcess.key}).content.decode()
+    assert re.search(r'<textarea name="param-limits"[^>]*class="json"', html)
+    assert re.search(r'<select name="param-level"', html)
+    assert re.search(r'<option value="2" selected>', html)
+    assert 'type="checkbox" name="param-dry_run"' in html
+    assert 'type="number" name="param-ratio"' in html
+    assert 'type="text" name="param-ids"' in html
+
+
+def test_form_turns_every_widget_back_into_typed_parameters(as_operator, odd_process):
+    data = odd_form(
+        **{
+            "param-ids": "3, 1,2",
+            "param-level": "3",
+            "param-dry_run": "on",
+            "param-ratio": "0.5",
+            "param-limits": '{"a": 1}',
+        }
+    )
+    assert as_operator.post(reverse("runs:definition_create"), data).status_code == 302
+    assert RunDefinition.objects.get().parameters == {
+        "ids": [3, 1, 2],
+        "level": 3,
+        "dry_run": True,
+        "ratio": 0.5,
+        "limits": {"a": 1},
+    }
+
+
+def test_unreadable_parameters_are_refused_next_to_their_field(as_operator, odd_process):
+    data = odd_form(**{"param-ids": "1, x", "param-limits": "{bad"})
+    html = as_operator.post(reverse("runs:definition_create"), data).content.decode()
+    assert field_errors(html, "param-ids") == ["“x” is not a number."]
+    (error,) = field_errors(html, "param-limits")
+    assert error.startswith("This is not valid JSON")
+    assert "{bad" in html  # what was typed stays in the form
+    assert not RunDefinition.objects.exists()
 
 
 def test_operator_creates_a_definition_with_an_advanced_schedule(

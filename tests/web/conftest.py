@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.test import Client
 from django.utils import translation
@@ -14,6 +15,26 @@ def _compiled_catalogues() -> None:
     when run on their own. Done once, before any test here activates Portuguese, because Django
     caches a language's catalogue the first time it is used."""
     call_command("compile_catalogues", verbosity=0)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    django_db_modify_db_settings_parallel_suffix: None,
+) -> None:
+    """A session with browser tests gets a SQLite test database in a file, not in memory.
+
+    In the browser tests the live server's thread and a worker thread write to the database
+    at the same time. SQLite's in-memory test database (shared cache) refuses a write while
+    another connection writes ("database table is locked"); a file in WAL mode makes the
+    second writer wait, as in production.
+    """
+    database = django_settings.DATABASES["default"]
+    browser = any(item.get_closest_marker("browser") for item in request.session.items)
+    if browser and database["ENGINE"].endswith("sqlite3"):
+        path = tmp_path_factory.mktemp("database") / "browser.sqlite3"
+        database.setdefault("TEST", {})["NAME"] = str(path)
 
 
 @pytest.fixture(autouse=True)
