@@ -198,6 +198,8 @@ def task_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def agenda_edit(request: HttpRequest) -> HttpResponse:
     """The automatic agenda's default schedule of one process (``?process=KEY``)."""
+    if not request.user.has_perm(actions.CONTROL_SCHEDULER):
+        raise PermissionDenied
     key = request.GET.get("process") or request.POST.get("process") or ""
     process = _process_or_none(key)
     if process is None:
@@ -218,8 +220,6 @@ def agenda_edit(request: HttpRequest) -> HttpResponse:
                 messages.success(request, _("The automatic agenda was saved."))
                 return redirect("runs:scheduler")
     else:
-        if not request.user.has_perm(actions.CONTROL_SCHEDULER):
-            raise PermissionDenied
         form = ScheduleForm(
             initial=ScheduleForm.initial_from(entry.schedule if entry else None),
             with_agenda=False,
@@ -232,6 +232,7 @@ def agenda_edit(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@permission_required("runs.view_rundefinition", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def schedule_preview(request: HttpRequest) -> HttpResponse:
     """The next firings of the schedule being edited (an htmx fragment), or what is wrong
@@ -314,6 +315,12 @@ def definition_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _require_operate(request: HttpRequest) -> None:
+    """The definition screens are for those who may save them (the action checks again)."""
+    if not request.user.has_perm(actions.OPERATE):
+        raise PermissionDenied
+
+
 def _form_page(
     request: HttpRequest, forms: DefinitionForms, definition: RunDefinition | None
 ) -> HttpResponse:
@@ -334,6 +341,7 @@ def _form_page(
 @require_http_methods(["GET", "POST"])
 def definition_create(request: HttpRequest) -> HttpResponse:
     """Choose the process first (``?process=KEY``), then fill in its definition."""
+    _require_operate(request)
     key = request.POST.get("process") or request.GET.get("process") or ""
     process = _process_or_none(key)
     if process is None:
@@ -435,6 +443,7 @@ def definition_detail(request: HttpRequest, code: str) -> HttpResponse:
 @permission_required("runs.view_rundefinition", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def definition_edit(request: HttpRequest, code: str) -> HttpResponse:
+    _require_operate(request)
     current = next((v for v in _versions(code) if v.is_latest), None)
     if current is None:
         raise Http404
@@ -584,13 +593,17 @@ def run_detail(request: HttpRequest, number: int) -> HttpResponse:
 @permission_required("runs.view_processrun", raise_exception=True)
 @require_GET
 def run_progress(request: HttpRequest, number: int) -> HttpResponse:
-    """The run's state and progress, polled while it is active."""
+    """The run's state and progress, polled while it is active. When htmx polls a run that
+    has just ended, the whole page reloads once: its record counts and log are final now."""
     run = get_object_or_404(_runs(), pk=number)
-    return render(
+    response = render(
         request,
         "runs/run_detail.html#progress",
         {"run": run, "can_operate": request.user.has_perm(actions.OPERATE)},
     )
+    if request.headers.get("HX-Request") and not run.is_active:
+        response["HX-Refresh"] = "true"
+    return response
 
 
 @login_required
@@ -639,9 +652,7 @@ def run_delete(request: HttpRequest, number: int) -> HttpResponse:
 @require_GET
 def daily_log(request: HttpRequest) -> HttpResponse:
     form = LogFilterForm(request.GET)
-    entries = form.filter(
-        LogEntry.objects.select_related("user", "run", "task").order_by("-at", "-pk")
-    )
+    entries = form.filter(LogEntry.objects.select_related("user").order_by("-at", "-pk"))
     return render(
         request,
         "runs/daily_log.html",

@@ -206,6 +206,33 @@ def test_viewer_without_operate_permission_gets_403_from_the_actions(client, vie
     assert not ScheduledTask.objects.exists()
 
 
+def test_viewer_does_not_get_the_definition_screens(client, viewer, define):
+    definition = define()
+    signed_in(client, viewer)
+    assert client.get(reverse("runs:definition_create")).status_code == 403
+    edit = reverse("runs:definition_edit", args=[definition.unified_code])
+    assert client.get(edit).status_code == 403
+    html = client.get(reverse("runs:definition", args=[definition.unified_code])).content
+    assert edit not in html.decode()
+
+
+def test_outsider_gets_no_schedule_preview(client, outsider):
+    response = signed_in(client, outsider).get(
+        reverse("runs:schedule_preview"), {"schedule-mode": "now"}
+    )
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize("name", ["runs:definitions", "runs:scheduler", "runs:log"])
+def test_list_pages_keep_a_query_budget(
+    as_operator, define, operator, name, django_assert_max_num_queries
+):
+    for n in range(30):
+        submit(define(name=f"Definition {n}", schedule=ONCE_LATER), operator)
+    with django_assert_max_num_queries(12):
+        assert as_operator.get(reverse(name)).status_code == 200
+
+
 def test_navigation_links_the_engine_pages(as_operator):
     html = as_operator.get(reverse("runs:board")).content.decode()
     for name in ("runs:scheduler", "runs:definitions", "runs:board", "runs:log"):
@@ -862,6 +889,15 @@ def test_progress_fragment_shows_state_and_percentage_and_stops_polling_at_the_e
     assert "data-state>Stopped<" in fragment
     assert "hx-trigger" not in fragment
     assert reverse("runs:run_stop", args=[run.pk]) not in fragment
+
+
+def test_polling_a_run_that_just_ended_reloads_the_page_once(as_operator, three_runs):
+    run = three_runs["in_progress"]
+    url = reverse("runs:run_progress", args=[run.pk])
+    assert "HX-Refresh" not in as_operator.get(url, headers={"HX-Request": "true"})
+    ProcessRun.objects.filter(pk=run.pk).update(state=RunState.COMPLETED)
+    response = as_operator.get(url, headers={"HX-Request": "true"})
+    assert response["HX-Refresh"] == "true"
 
 
 def test_operator_stops_a_run_in_progress(as_operator, three_runs):

@@ -231,6 +231,8 @@ def test_operator_watches_a_run_rise_stops_it_and_drills_into_its_errors(
 
         page.get_by_role("button", name="Stop").click()
         expect(page.locator("#run-progress [data-state]")).to_have_text("Stopped")
+        # The page reloads once when the run ends: its log is final.
+        expect(page.locator("[data-log]")).to_contain_text(f"Run #{worker.run_number} ended")
         page.screenshot(path=_artifact("runs-run-stopped.png"), full_page=True)
     finally:
         worker.join(TIMEOUT_MS / 1000)
@@ -248,3 +250,12 @@ def test_operator_watches_a_run_rise_stops_it_and_drills_into_its_errors(
     first_refused = run.items.filter(ok=False).order_by("record_id").first().record_id
     expect(rows.first.locator("th")).to_have_text(str(first_refused))
     expect(page).to_have_url(re.compile(r"\?items=error"))
+
+    page.get_by_role("link", name=run.definition.unified_code + " v1").click()
+    expect(page.locator(f'[data-run="{run.pk}"]')).to_contain_text("Stopped")
+    page.screenshot(path=_artifact("runs-definition-detail.png"), full_page=True)
+    page.get_by_role("navigation", name="Main navigation").get_by_role(
+        "link", name="Batch Process Admin Board"
+    ).click()
+    expect(page.locator(f"#run-{run.pk}")).to_have_attribute("data-state", RunState.STOPPED)
+    page.screenshot(path=_artifact("runs-board.png"), full_page=True)
