@@ -122,15 +122,11 @@ def _label(name: str):
     return capfirst(RunDefinition._meta.get_field(name).verbose_name)
 
 
-def _wall_widget() -> forms.DateTimeInput:
-    return forms.DateTimeInput(attrs={"type": "datetime-local"}, format=WALL_FORMAT)
-
-
 class WallTimeField(forms.CharField):
     """A local date and time as the schedule JSON holds it (``2026-12-01T03:00``): a wall time
     in the schedule's own zone, so it is kept naive rather than converted to the server's."""
 
-    widget = forms.DateTimeInput(attrs={"type": "datetime-local"})
+    widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format=WALL_FORMAT)
 
     def to_python(self, value: Any) -> str:
         value = super().to_python(value)
@@ -475,7 +471,7 @@ class ScheduleForm(forms.Form):
         ),
     )
     # once
-    at = WallTimeField(label=_("Date and time"), required=False, widget=_wall_widget())
+    at = WallTimeField(label=_("Date and time"), required=False)
     # repeat
     every = forms.IntegerField(label=_("Every"), required=False, initial=1, min_value=1)
     unit = forms.ChoiceField(required=False, label=_("Unit"), choices=UNIT_CHOICES, initial="days")
@@ -491,7 +487,7 @@ class ScheduleForm(forms.Form):
         required=False, label=_("Unit"), choices=UNIT_CHOICES, initial="hours"
     )
     # repeat, advanced, cron, rrule
-    start_at = WallTimeField(label=_("Start at"), required=False, widget=_wall_widget())
+    start_at = WallTimeField(label=_("Start at"), required=False)
     end_kind = forms.ChoiceField(
         required=False,
         label=_("End"),
@@ -499,7 +495,7 @@ class ScheduleForm(forms.Form):
         initial="never",
         widget=forms.RadioSelect,
     )
-    end_on = WallTimeField(label=_("End on"), required=False, widget=_wall_widget())
+    end_on = WallTimeField(label=_("End on"), required=False)
     end_after_every = forms.IntegerField(label=_("After"), required=False, min_value=1)
     end_after_unit = forms.ChoiceField(
         required=False, label=_("Unit"), choices=UNIT_CHOICES, initial="days"
