@@ -21,11 +21,12 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from nightshift.core.audit import stamp
 from nightshift.runs.models import (
     LogEntry,
     MisfirePolicy,
@@ -63,11 +64,8 @@ def next_after(task: ScheduledTask, moment: datetime) -> datetime | None:
     return next((instant for instant in upcoming if instant > moment), None)
 
 
-def create_run(task: ScheduledTask, slot: datetime | None, *, requested_by=None) -> ProcessRun:
-    """The run of ``task`` for ``slot``, enqueued on its server in the current transaction."""
-    from nightshift.runs.tasks import enqueue_run
-
-    run = ProcessRun.objects.create(
+def _new_run(task: ScheduledTask, slot: datetime | None, requested_by=None) -> ProcessRun:
+    return ProcessRun(
         definition_id=task.definition_id,
         task=task,
         scheduled_for=slot,
@@ -77,14 +75,33 @@ def create_run(task: ScheduledTask, slot: datetime | None, *, requested_by=None)
         as_of=timezone.localdate(slot) if slot else timezone.localdate(),
         created_by_id=task.requested_by_id,
     )
+
+
+def create_run(task: ScheduledTask, slot: datetime | None, *, requested_by=None) -> ProcessRun:
+    """The run of ``task`` for ``slot``, enqueued on its server in the current transaction."""
+    from nightshift.runs.tasks import enqueue_run
+
+    run = _new_run(task, slot, requested_by)
+    run.save(force_insert=True)
     enqueue_run(run)
     return run
 
 
-def _fire(task: ScheduledTask, now: datetime) -> ProcessRun | None:
-    """Fire ``task``'s due slot (or apply its misfire policy) and move it to its next slot."""
+def create_runs(slots: list[tuple[ScheduledTask, datetime]]) -> list[ProcessRun]:
+    """The runs of many tasks' slots, enqueued in the current transaction: one INSERT for the
+    runs and one for their queue rows, where a burst of due tasks cost two per run."""
+    from nightshift.runs.tasks import enqueue_runs
+
+    runs = ProcessRun.objects.bulk_create([_new_run(task, slot) for task, slot in slots])
+    enqueue_runs(runs)
+    return runs
+
+
+def _fire(task: ScheduledTask, now: datetime) -> datetime | None:
+    """Move ``task`` past its due slot (applying its misfire policy to missed ones) and return
+    the slot to fire a run for, or ``None`` when every due slot is skipped."""
     slot = task.next_fire_at
-    run = None
+    fire = None
     missed = now - slot > MISFIRE_GRACE
     if missed:
         # Every slot up to now was missed; find them, keeping the latest one.
@@ -97,19 +114,19 @@ def _fire(task: ScheduledTask, now: datetime) -> ProcessRun | None:
             if len(skipped) <= SKIP_LOG_LIMIT:
                 skipped.append(later)
         if task.misfire_policy == MisfirePolicy.FIRE_ONCE:
-            run = create_run(task, latest)
+            fire = latest
             skipped = [s for s in skipped if s != latest]
         _log_skipped(task, skipped, now)
         task.next_fire_at = next_after(task, max(latest, now))
     else:
-        run = create_run(task, slot)
+        fire = slot
         task.next_fire_at = next_after(task, slot)
-    if run is not None:
+    if fire is not None:
         task.fired_count += 1
         task.last_fired_at = now
     if task.next_fire_at is None:
         task.state = TaskState.COMPLETED
-    return run
+    return fire
 
 
 def _log_skipped(task: ScheduledTask, skipped: list[datetime], now: datetime) -> None:
@@ -146,22 +163,50 @@ def fire_due(now: datetime | None = None, *, limit: int = CLAIM_BATCH) -> list[P
     """One claim: fire up to ``limit`` due tasks in one transaction and return their runs.
     Does nothing in Standby."""
     now = now or timezone.now()
+    pending = ScheduledTask.objects.filter(state=TaskState.SCHEDULED, next_fire_at__lte=now)
+    # The idle tick: one read of the partial index, no transaction and no lock.
+    if not pending.exists():
+        return []
     if not SchedulerState.objects.filter(pk=1, running=True).exists():
         return []
     with transaction.atomic():
         due = list(
-            ScheduledTask.objects.filter(state=TaskState.SCHEDULED, next_fire_at__lte=now)
-            .select_related("definition")
+            pending.select_related("definition")
             .order_by("next_fire_at")
             .select_for_update(skip_locked=True, of=("self",))[:limit]
         )
         if not due:
             return []
-        runs = [run for task in due if (run := _fire(task, now)) is not None]
-        ScheduledTask.objects.bulk_update(
-            due, ["next_fire_at", "state", "fired_count", "last_fired_at"]
-        )
+        runs = create_runs([(task, slot) for task in due if (slot := _fire(task, now)) is not None])
+        _save_moves(due)
     return runs
+
+
+def _save_moves(tasks: list[ScheduledTask]) -> None:
+    """Write the claimed tasks' next slot, state and counters (and the audit stamp an update
+    gets): one UPDATE by primary key, executed for all of them in one ``executemany``.
+    ``bulk_update`` built a CASE per task into one statement, which cost more than firing:
+    1.6 s for 500 tasks."""
+    values = stamp({}, creating=False)
+    for task in tasks:
+        for attname, value in values.items():
+            setattr(task, attname, value)
+    meta = ScheduledTask._meta
+    fields = [
+        meta.get_field(name)
+        for name in ("next_fire_at", "state", "fired_count", "last_fired_at", *values)
+    ]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    # Table and column names come from the model, never from input.
+    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"  # noqa: S608
+    rows = [
+        [field.get_db_prep_save(getattr(task, field.attname), connection) for field in fields]
+        + [task.pk]
+        for task in tasks
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def fire_task_now(task: ScheduledTask, *, now: datetime | None = None) -> ProcessRun | None:
@@ -177,7 +222,8 @@ def fire_task_now(task: ScheduledTask, *, now: datetime | None = None) -> Proces
         )
         if task is None:
             return None
-        run = _fire(task, now)
+        slot = _fire(task, now)
+        run = create_run(task, slot) if slot is not None else None
         task.save(update_fields=["next_fire_at", "state", "fired_count", "last_fired_at"])
     return run
 
@@ -282,6 +328,7 @@ class Loop:
 __all__ = [
     "Loop",
     "create_run",
+    "create_runs",
     "fire_due",
     "fire_task_now",
     "next_after",
