@@ -354,7 +354,15 @@ class LeaveShortTermDeactivation(Process):
             .filter(pk__in=ids)
             .annotate(
                 effective_term=FilteredRelation(
-                    "billing_terms", condition=Q(billing_terms__is_effective=True)
+                    "billing_terms",
+                    # The batch's id range on the term side too: PostgreSQL then reads the
+                    # batch's terms by index, where it chose to scan every term (20 ms a batch
+                    # with 100,000 terms). A range, not the ids: two parameters, not a thousand.
+                    condition=Q(
+                        billing_terms__is_effective=True,
+                        billing_terms__subscription_id__gte=min(ids),
+                        billing_terms__subscription_id__lte=max(ids),
+                    ),
                 )
             )
             .select_for_update(of=("self",))
@@ -379,41 +387,45 @@ class LeaveShortTermDeactivation(Process):
 
         outcomes: dict[int, Outcome] = {}
         to_deactivate: dict[int, Decimal] = {}
+        # Translated once per batch, not once per record.
+        no_term = _(
+            "The subscription has no effective billing term, so its activation conditions "
+            "cannot be checked."
+        )
+        met = _("activation conditions met; no deactivation")
+        # Unsaved terms carrying the two columns, one per distinct pair (building a model
+        # instance per record cost more than the batch's queries): the rule stays on the model.
+        terms: dict[tuple[bool, Decimal], BillingTerm] = {}
         for row in rows:
             pk = row["pk"]
             if row["effective_term__id"] is None:
-                outcomes[pk] = Outcome(
-                    pk,
-                    ok=False,
-                    message=_(
-                        "The subscription has no effective billing term, so its activation "
-                        "conditions cannot be checked."
-                    ),
-                )
+                outcomes[pk] = Outcome(pk, ok=False, message=no_term)
                 continue
             # Quantized: SQLite sums decimals as floats (40.5, 124.78999…), and the comparison
             # with the allowed maximum must be made in cents.
             unsettled = Decimal(balances.get(row["contact_id"]) or 0).quantize(CENTS)
-            # An unsaved term carrying the two columns: the rule itself stays on the model.
-            term = BillingTerm(
-                requires_settled_balance=row["effective_term__requires_settled_balance"],
-                max_unsettled_balance=row["effective_term__max_unsettled_balance"],
+            conditions = (
+                row["effective_term__requires_settled_balance"],
+                row["effective_term__max_unsettled_balance"],
             )
-            if term.activation_conditions_met(unsettled):
-                outcomes[pk] = Outcome(
-                    pk, ok=True, message=_("activation conditions met; no deactivation")
+            term = terms.get(conditions)
+            if term is None:
+                term = terms[conditions] = BillingTerm(
+                    requires_settled_balance=conditions[0], max_unsettled_balance=conditions[1]
                 )
+            if term.activation_conditions_met(unsettled):
+                outcomes[pk] = Outcome(pk, ok=True, message=met)
             else:
                 to_deactivate[pk] = unsettled
 
         if to_deactivate:
             self._deactivate(params, to_deactivate, as_of=as_of, run_number=run_number)
+            deactivated = _("deactivated on %(date)s: unsettled balance %(balance)s")
             for pk, unsettled in to_deactivate.items():
                 outcomes[pk] = Outcome(
                     pk,
                     ok=True,
-                    message=_("deactivated on %(date)s: unsettled balance %(balance)s")
-                    % {"date": as_of.isoformat(), "balance": unsettled},
+                    message=deactivated % {"date": as_of.isoformat(), "balance": unsettled},
                 )
 
         missing = [pk for pk in ids if pk not in outcomes]
@@ -433,6 +445,10 @@ class LeaveShortTermDeactivation(Process):
         Subscription.objects.filter(
             pk__in=list(unsettled_by_id), state=SubscriptionState.SHORT_TERM_NOT_EFFECTIVE
         ).update(state=SubscriptionState.NOT_EFFECTIVE, deactivated_on=as_of)
+        reason = _(
+            "Activation conditions not met when leaving short term deactivation: "
+            "unsettled balance %(balance)s."
+        )
         SubscriptionAction.objects.bulk_create(
             SubscriptionAction(
                 subscription_id=pk,
@@ -441,13 +457,7 @@ class LeaveShortTermDeactivation(Process):
                 sub_action_type_id=sub_action_type_id,
                 performed_on=as_of,
                 process_run_number=run_number,
-                reason=(
-                    _(
-                        "Activation conditions not met when leaving short term deactivation: "
-                        "unsettled balance %(balance)s."
-                    )
-                    % {"balance": unsettled}
-                )[:200],
+                reason=(reason % {"balance": unsettled})[:200],
             )
             for pk, unsettled in unsettled_by_id.items()
         )
