@@ -183,8 +183,10 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # The address operators reach the web UI at: links in e-mails (run summaries) start with it.
 NIGHTSHIFT_BASE_URL = os.environ.get("NIGHTSHIFT_BASE_URL", "http://127.0.0.1:8000")
-# Records per batch (one transaction each) when a run executes.
-NIGHTSHIFT_BATCH_SIZE = int(os.environ.get("NIGHTSHIFT_BATCH_SIZE", "1000"))
+# Records per batch (one transaction each) when a run executes. bench/engine.py: 2,500 runs a
+# million records ~25 % faster than 1,000 (fewer statements planned and committed per
+# record); 5,000 no faster. A stop rolls back at most this many.
+NIGHTSHIFT_BATCH_SIZE = int(os.environ.get("NIGHTSHIFT_BATCH_SIZE", "2500"))
 # A worker whose heartbeat is older than this (seconds) is presumed dead; its runs are taken over.
 NIGHTSHIFT_WORKER_TIMEOUT = int(os.environ.get("NIGHTSHIFT_WORKER_TIMEOUT", "30"))
 # Seconds between a worker's heartbeats; keep it well under NIGHTSHIFT_WORKER_TIMEOUT.
