@@ -70,9 +70,13 @@ test-postgres: $(VENV)/.dev messages
 test-browser: $(VENV)/.dev messages
 	$(BIN)/pytest -m browser $(PYTEST_ARGS)
 
+$(VENV)/.bench: $(VENV)/.dev
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
+	@touch $@
+
 ## bench: run every benchmark in bench/ and print its figures
-bench: $(VENV)/.dev
-	@shopt -s nullglob; benches=(bench/*.py); [ $${#benches[@]} -gt 0 ] || echo "No benchmarks yet."; \
+bench: $(VENV)/.bench
+	@shopt -s nullglob; benches=(bench/[!_]*.py); [ $${#benches[@]} -gt 0 ] || echo "No benchmarks yet."; \
 	for b in "$${benches[@]}"; do echo "== $$b"; $(BIN)/python "$$b" || exit 1; done
 
 ## clean: delete the virtualenv, caches AND var/ (the SQLite database, admin login, mail)
