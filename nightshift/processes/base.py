@@ -21,7 +21,13 @@ if TYPE_CHECKING:
     from django.db.models import Model, QuerySet
     from django.utils.functional import Promise
 
-__all__ = ["Outcome", "ParameterError", "Process"]
+__all__ = ["Outcome", "ParameterError", "Process", "ProcessFailed"]
+
+
+class ProcessFailed(Exception):
+    """The run cannot go on, for a reason the operator can act on (a file that cannot be read,
+    an integration that is not configured). The engine ends the run *failed* with this message
+    as it is, where any other exception is reported with the record it happened after."""
 
 
 class ParameterError(ValueError):
@@ -107,6 +113,32 @@ class Process:
         primary key. The engine iterates its primary keys in chunks; it must not be evaluated
         here (the set may hold millions of rows)."""
         raise NotImplementedError
+
+    def count(self, params: dict[str, Any], *, as_of: datetime.date, after: int) -> int:
+        """How many records are left above the key ``after``: the run's total and progress.
+
+        The default counts ``candidates``; a process whose records are not rows of a table
+        (the lines of an uploaded file) overrides ``count`` and ``next_keys`` together."""
+        return self.candidates(params, as_of=as_of).filter(pk__gt=after).count()
+
+    def next_keys(
+        self, params: dict[str, Any], *, as_of: datetime.date, after: int, limit: int
+    ) -> list[int]:
+        """The keys of the next ``limit`` records above ``after``, ascending: the batch the
+        engine hands to ``process_batch``. Keys are what the run's cursor and run items store,
+        so a run taken over after a crash resumes above the last committed key."""
+        candidates = self.candidates(params, as_of=as_of).filter(pk__gt=after).order_by("pk")
+        return list(candidates.values_list("pk", flat=True)[:limit])
+
+    def complete(
+        self, params: dict[str, Any], *, as_of: datetime.date, run_number: int | None
+    ) -> None:
+        """Called once every record is processed, in a transaction of its own just before the
+        run ends (e.g. to assemble an output file). Not called for a run that is stopped, fails
+        or stops at its throttling cap. A worker dying right after it makes the run's next
+        worker call it again, so it must be idempotent. Raising fails the run. The default
+        does nothing."""
+        return
 
     def process_batch(
         self,

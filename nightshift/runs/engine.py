@@ -1,8 +1,9 @@
 """Executes a process run: candidate records in batches, one transaction per batch.
 
-The engine knows no process by name: it asks the registered process for its candidates (one
-queryset ordered by primary key) and hands it batches of ids. Each batch commits together with
-the run's ``cursor`` (the last id of the batch), its counters and its run items, so that:
+The engine knows no process by name: it asks the registered process for the keys of its next
+records (by default, primary keys of its candidates queryset) and hands it batches of them.
+Each batch commits together with the run's ``cursor`` (the last key of the batch), its counters
+and its run items, so that:
 
 - a stop request rolls back the batch in flight and the run ends *stopped*, with every record
   of the committed batches processed;
@@ -27,6 +28,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from nightshift.processes.base import ProcessFailed
 from nightshift.processes.registry import get_process
 from nightshift.runs.models import LogEntry, LogLevel, ProcessRun, RunItem, RunState
 
@@ -109,43 +111,55 @@ class _Execution:
             message = _("Run #%(number)s resumed on %(worker)s after record %(cursor)s.")
         _log(run, message % {"number": run.pk, "worker": self.worker_id, "cursor": run.cursor})
         try:
-            self.process = get_process(run.process_key)()
-            self.candidates = self.process.candidates(self.params, as_of=run.as_of).order_by("pk")
-            self._count()
-            self.progress(run)
-            while True:
-                if self._stop_requested():
-                    raise _Stopped
-                if SHUTDOWN.is_set():
-                    return _release(run, self.worker_id)
-                limit = self.batch_size
-                if self.throttle:
-                    limit = min(limit, self.throttle.max_records - run.processed)
-                    if limit <= 0:
-                        left = self.candidates.filter(pk__gt=run.cursor).exists()
-                        return self._finish(records_left=left)
-                if not self._batch(limit):
-                    break
-                self.progress(run)
+            return self._process_all()
         except _Stopped:
             return self._finish(state=RunState.STOPPED)
         except _ClaimLost:
             logger.warning("Run %s was taken over from %s; leaving it", run.pk, self.worker_id)
             return None
         except Exception as exc:
-            logger.exception("Run %s failed", run.pk)
-            message = _("The run failed after record %(cursor)s: %(error)s") % {
-                "cursor": run.cursor,
-                "error": exc,
-            }
+            if isinstance(exc, ProcessFailed):
+                message = str(exc)
+            else:
+                logger.exception("Run %s failed", run.pk)
+                message = _("The run failed after record %(cursor)s: %(error)s") % {
+                    "cursor": run.cursor,
+                    "error": exc,
+                }
             return self._finish(state=RunState.FAILED, message=message)
+
+    def _process_all(self) -> ProcessRun | None:
+        """Batch after batch to the end, the throttling cap, a stop or a shutdown."""
+        run = self.run_
+        self.process = get_process(run.process_key)()
+        self._count()
+        self.progress(run)
+        while True:
+            if self._stop_requested():
+                raise _Stopped
+            if SHUTDOWN.is_set():
+                return _release(run, self.worker_id)
+            limit = self.batch_size
+            if self.throttle:
+                limit = min(limit, self.throttle.max_records - run.processed)
+                if limit <= 0:
+                    return self._finish(records_left=bool(self._next_keys(1)))
+            if not self._batch(limit):
+                break
+            self.progress(run)
+        with transaction.atomic():
+            self.process.complete(self.params, as_of=run.as_of, run_number=run.pk)
         return self._finish()
+
+    def _next_keys(self, limit: int) -> list[int]:
+        run = self.run_
+        return self.process.next_keys(self.params, as_of=run.as_of, after=run.cursor, limit=limit)
 
     def _count(self) -> None:
         run = self.run_
         if run.total is not None:
             return
-        total = self.candidates.filter(pk__gt=run.cursor).count() + run.processed
+        total = self.process.count(self.params, as_of=run.as_of, after=run.cursor) + run.processed
         run.total = min(total, self.throttle.max_records) if self.throttle else total
         ProcessRun.objects.filter(pk=run.pk).update(total=run.total)
 
@@ -156,9 +170,7 @@ class _Execution:
         """Process the next ``limit`` candidates in one transaction; False when none is left."""
         run = self.run_
         with transaction.atomic():
-            ids = list(
-                self.candidates.filter(pk__gt=run.cursor).values_list("pk", flat=True)[:limit]
-            )
+            ids = self._next_keys(limit)
             if not ids:
                 return False
             outcomes = self.process.process_batch(

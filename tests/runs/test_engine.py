@@ -7,6 +7,8 @@ import pytest
 from django_tasks_db.models import DBTaskResult
 
 from nightshift.crm.models import Contact, Notification
+from nightshift.processes.base import Outcome, ProcessFailed
+from nightshift.processes.registry import register_temporarily
 from nightshift.runs import actions, engine
 from nightshift.runs.models import ApplicationServer, LogEntry, ProcessRun, RunState, TaskState
 from nightshift.runs.scheduler import fire_due
@@ -273,3 +275,62 @@ def test_a_run_now_task_is_completed_once_fired(fire):
     run = fire()
     run.task.refresh_from_db()
     assert run.task.state == TaskState.COMPLETED
+
+
+class Lines(TagContacts):
+    """Records that are not rows of a table: the numbered lines of a text, as an import has."""
+
+    key = "tests.lines"
+    text = "alpha\nbeta\n\ngamma\ndelta"
+    completed: list[int] = []
+
+    def _lines(self):
+        return list(enumerate(self.text.split("\n"), start=1))
+
+    def count(self, params, *, as_of, after):
+        return sum(1 for number, _line in self._lines() if number > after)
+
+    def next_keys(self, params, *, as_of, after, limit):
+        return [number for number, _line in self._lines() if number > after][:limit]
+
+    def process_batch(self, params, ids, *, as_of, run_number):
+        lines = dict(self._lines())
+        return [Outcome(n, bool(lines[n]), "" if lines[n] else "the line is empty") for n in ids]
+
+    def complete(self, params, *, as_of, run_number):
+        if "fail" in self.text:
+            raise ProcessFailed("The file could not be assembled: disk full.")
+        Lines.completed.append(run_number)
+
+
+@pytest.fixture
+def lines(define):
+    Lines.completed = []
+    with register_temporarily(Lines):
+        yield lambda **fields: define(process_key=Lines.key, **fields)
+
+
+def test_a_process_can_number_its_own_records_and_finish_its_output(lines, operator):
+    definition = lines(log_level="all")
+    task = actions.submit_definition(user=operator, unified_code=definition.unified_code)
+    (run,) = fire_due(task.next_fire_at)
+    ended = execute(run, batch_size=2)
+    assert (ended.total, ended.succeeded, ended.failed) == (5, 4, 1)
+    assert ended.cursor == 5
+    assert list(ended.items.filter(ok=False).values_list("record_id", "message")) == [
+        (3, "the line is empty")
+    ]
+    assert Lines.completed == [ended.pk]
+
+
+def test_a_process_failing_for_a_reason_ends_the_run_failed_with_that_reason_only(
+    lines, operator, monkeypatch
+):
+    monkeypatch.setattr(Lines, "text", "fail\nagain")
+    definition = lines()
+    task = actions.submit_definition(user=operator, unified_code=definition.unified_code)
+    (run,) = fire_due(task.next_fire_at)
+    ended = execute(run)
+    assert ended.state == RunState.FAILED
+    assert ended.message == "The file could not be assembled: disk full."
+    assert Lines.completed == []
