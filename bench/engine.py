@@ -25,7 +25,7 @@ import argparse
 import datetime as dt
 import os
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator
 from decimal import Decimal
 
 from _common import (
@@ -48,34 +48,12 @@ INDEBTED_EVERY = 10  # one contact in this many owes money
 TOLERANT_EVERY = 4  # one term in this many allows an unsettled balance up to 100.00
 
 
-def copy_rows(model, names: Sequence[str], rows: Iterable[Sequence]) -> int:
-    """COPY ``rows`` (values of the fields ``names``, in that order) into ``model``'s table;
-    every other column but the id gets its field's default, as an unsaved instance has it."""
-    from django.db import connection
-
-    meta = model._meta
-    given = [meta.get_field(name) for name in names]
-    # An id not given is left to the database's identity column.
-    rest = [f for f in meta.concrete_fields if f not in given and not f.primary_key]
-    defaults = tuple(field.get_db_prep_save(field.get_default(), connection) for field in rest)
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in [*given, *rest])
-    count = 0
-    with connection.cursor() as cursor:
-        # Table and column names come from the models, never from input.
-        statement = f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN"
-        with cursor.cursor.copy(statement) as copy:
-            for row in rows:
-                copy.write_row((*row, *defaults))
-                count += 1
-    return count
-
-
 def load(subscriptions: int, baseline: int) -> dict[str, int]:
     """The candidates of the engine's run (ending on ``AS_OF``) and of the baseline (ending the
     day before), with their contacts, terms and invoices."""
     from django.db import connection, transaction
 
+    from nightshift.core.bulk import insert_rows
     from nightshift.crm.choices import InvoiceState, SubscriptionState
     from nightshift.crm.models import (
         BillingTerm,
@@ -140,10 +118,10 @@ def load(subscriptions: int, baseline: int) -> dict[str, int]:
 
     loaded = {}
     with transaction.atomic():
-        loaded["contacts"] = copy_rows(
+        loaded["contacts"] = insert_rows(
             Contact, ["id", "code", "first_name", "last_name"], contact_rows()
         )
-        loaded["subscriptions"] = copy_rows(
+        loaded["subscriptions"] = insert_rows(
             Subscription,
             [
                 "id",
@@ -157,7 +135,7 @@ def load(subscriptions: int, baseline: int) -> dict[str, int]:
             ],
             subscription_rows(),
         )
-        loaded["billing terms"] = copy_rows(
+        loaded["billing terms"] = insert_rows(
             BillingTerm,
             [
                 "subscription_id",
@@ -168,7 +146,7 @@ def load(subscriptions: int, baseline: int) -> dict[str, int]:
             ],
             term_rows(),
         )
-        loaded["invoices"] = copy_rows(
+        loaded["invoices"] = insert_rows(
             Invoice,
             ["code", "contact_id", "state", "issued_on", "amount", "balance"],
             invoice_rows(),

@@ -9,6 +9,7 @@ class CoreConfig(AppConfig):
     verbose_name = _("Organization")
 
     def ready(self) -> None:
+        import nightshift.core.bulk  # noqa: F401 — registers the in_array lookup
         from nightshift.core.roles import sync_role_groups
 
         post_migrate.connect(sync_role_groups, dispatch_uid="nightshift.core.sync_role_groups")

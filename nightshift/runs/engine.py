@@ -21,13 +21,14 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from nightshift.core.bulk import insert_rows
 from nightshift.processes.base import ProcessFailed
 from nightshift.processes.registry import get_process
 from nightshift.runs.models import LogEntry, LogLevel, ProcessRun, RunItem, RunState
@@ -203,26 +204,13 @@ class _Execution:
 
 
 def _store_items(run_id: int, outcomes) -> None:
-    """The run items of a batch: with COPY on PostgreSQL, with ``bulk_create`` elsewhere. A run
-    logging successes stores an item per record, and building a model instance for each cost
-    more than the batch's queries (DESIGN.md §4: COPY on PostgreSQL)."""
-    if not outcomes:
-        return
-    if connection.vendor != "postgresql":
-        RunItem.objects.bulk_create(
-            RunItem(run_id=run_id, record_id=o.record_id, ok=o.ok, message=o.message)
-            for o in outcomes
-        )
-        return
-    meta, quote = RunItem._meta, connection.ops.quote_name
-    columns = ", ".join(
-        quote(meta.get_field(name).column) for name in ("run", "record_id", "ok", "message")
+    """The run items of a batch, inserted without a model instance each (COPY on PostgreSQL):
+    a run logging successes stores an item per record."""
+    insert_rows(
+        RunItem,
+        ("run", "record_id", "ok", "message"),
+        ((run_id, outcome.record_id, outcome.ok, outcome.message) for outcome in outcomes),
     )
-    # Table and column names come from the model, never from input.
-    statement = f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN"
-    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
-        for outcome in outcomes:
-            copy.write_row((run_id, outcome.record_id, outcome.ok, outcome.message))
 
 
 def _check_outcomes(process, ids: list[int], outcomes) -> None:

@@ -98,12 +98,13 @@ def write_po(path: Path, body: str) -> Path:
 def test_compile_catalogues_writes_mo_that_django_loads_with_portuguese_plurals(
     tmp_path: Path, settings
 ):
-    # No Plural-Forms header: the rule (n > 1) must come from the pt_BR directory name.
+    # No Plural-Forms header: the rule must come from the pt_BR directory name. It is CLDR's,
+    # as Django's own pt_BR catalogue has it: one for 0 and 1, "many" for whole millions.
     write_po(
         tmp_path / "pt_BR" / "LC_MESSAGES" / "django.po",
         'msgid "Catalogue probe"\nmsgstr "Sonda do catálogo"\n\n'
         'msgid "%(n)s probe"\nmsgid_plural "%(n)s probes"\n'
-        'msgstr[0] "%(n)s sonda"\nmsgstr[1] "%(n)s sondas"\n',
+        'msgstr[0] "%(n)s sonda"\nmsgstr[1] "%(n)s de sondas"\nmsgstr[2] "%(n)s sondas"\n',
     )
     call_command("compile_catalogues", tmp_path, verbosity=0)
     assert (tmp_path / "pt_BR" / "LC_MESSAGES" / "django.mo").is_file()
@@ -113,6 +114,7 @@ def test_compile_catalogues_writes_mo_that_django_loads_with_portuguese_plurals(
         assert translation.gettext("Catalogue probe") == "Sonda do catálogo"
         assert translation.ngettext("%(n)s probe", "%(n)s probes", 0) == "%(n)s sonda"
         assert translation.ngettext("%(n)s probe", "%(n)s probes", 2) == "%(n)s sondas"
+        assert translation.ngettext("%(n)s probe", "%(n)s probes", 10**6) == "%(n)s de sondas"
 
 
 def test_compile_catalogues_rejects_translation_with_different_placeholders(tmp_path: Path):

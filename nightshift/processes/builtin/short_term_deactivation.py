@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from pydantic import BaseModel, ConfigDict, Field
 
+from nightshift.core.bulk import insert_rows
 from nightshift.crm.choices import (
     BehaviourCode,
     BillingFrequency,
@@ -351,7 +352,7 @@ class LeaveShortTermDeactivation(Process):
             return []
         rows = list(
             self.candidates(params, as_of=as_of)
-            .filter(pk__in=ids)
+            .filter(pk__in_array=ids)
             .annotate(
                 effective_term=FilteredRelation(
                     "billing_terms",
@@ -377,7 +378,7 @@ class LeaveShortTermDeactivation(Process):
         balances = dict(
             Invoice.objects.filter(
                 state=InvoiceState.POSTED,
-                contact_id__in={row["contact_id"] for row in rows},
+                contact_id__in_array={row["contact_id"] for row in rows},
             )
             .values("contact_id")
             .annotate(total=Sum("balance"))
@@ -443,23 +444,35 @@ class LeaveShortTermDeactivation(Process):
     ) -> None:
         action_type_id, sub_action_type_id = self._resolve_action_types(params)
         Subscription.objects.filter(
-            pk__in=list(unsettled_by_id), state=SubscriptionState.SHORT_TERM_NOT_EFFECTIVE
+            pk__in_array=list(unsettled_by_id), state=SubscriptionState.SHORT_TERM_NOT_EFFECTIVE
         ).update(state=SubscriptionState.NOT_EFFECTIVE, deactivated_on=as_of)
         reason = _(
             "Activation conditions not met when leaving short term deactivation: "
             "unsettled balance %(balance)s."
         )
-        SubscriptionAction.objects.bulk_create(
-            SubscriptionAction(
-                subscription_id=pk,
-                behaviour_code=BehaviourCode.DEACTIVATE,
-                action_type_id=action_type_id,
-                sub_action_type_id=sub_action_type_id,
-                performed_on=as_of,
-                process_run_number=run_number,
-                reason=(reason % {"balance": unsettled})[:200],
-            )
-            for pk, unsettled in unsettled_by_id.items()
+        insert_rows(
+            SubscriptionAction,
+            (
+                "subscription",
+                "behaviour_code",
+                "action_type",
+                "sub_action_type",
+                "performed_on",
+                "process_run_number",
+                "reason",
+            ),
+            (
+                (
+                    pk,
+                    BehaviourCode.DEACTIVATE.value,
+                    action_type_id,
+                    sub_action_type_id,
+                    as_of,
+                    run_number,
+                    (reason % {"balance": unsettled})[:200],
+                )
+                for pk, unsettled in unsettled_by_id.items()
+            ),
         )
 
     def _resolve_action_types(self, params: dict[str, Any]) -> tuple[int | None, int | None]:
@@ -490,7 +503,7 @@ class LeaveShortTermDeactivation(Process):
         """Error outcomes saying why each of ``ids`` is no longer a candidate (one query)."""
         found = {
             row["pk"]: row
-            for row in Subscription.objects.filter(pk__in=ids).values(
+            for row in Subscription.objects.filter(pk__in_array=ids).values(
                 "pk", "state", "short_term_end_date"
             )
         }
