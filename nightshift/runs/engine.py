@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.urls import reverse
@@ -36,6 +37,13 @@ from nightshift.runs.models import LogEntry, LogLevel, ProcessRun, RunItem, RunS
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = getattr(settings, "NIGHTSHIFT_BATCH_SIZE", 1000)
+# SQLite lets one writer in at a time, and a waiting writer only retries now and then (its
+# busy handler sleeps up to 100 ms between tries): a run committing batch after batch would
+# keep a Stop, a Submit or the scheduler's tick waiting until their timeout. After every
+# second of batches the engine pauses, outside any transaction, long enough for a retry to
+# get in — at most a seventh of the run's time, and a stop lands within a second or two.
+SQLITE_PAUSE_EVERY = 1.0
+SQLITE_PAUSE = 0.15
 # Set when the worker is asked to shut down: the run in progress is handed back to its queue
 # after the current batch commits.
 SHUTDOWN = threading.Event()
@@ -103,6 +111,7 @@ class _Execution:
         )
         self.keep_successes = definition.log_level == LogLevel.ALL
         self.params = definition.parameters
+        self.paused_at = time.monotonic()
 
     def run(self) -> ProcessRun | None:
         run = self.run_
@@ -148,9 +157,17 @@ class _Execution:
             if not self._batch(limit):
                 break
             self.progress(run)
+            self._let_other_writers_in()
         with transaction.atomic():
             self.process.complete(self.params, as_of=run.as_of, run_number=run.pk)
         return self._finish()
+
+    def _let_other_writers_in(self) -> None:
+        if connection.vendor != "sqlite":
+            return
+        if time.monotonic() - self.paused_at >= SQLITE_PAUSE_EVERY:
+            time.sleep(SQLITE_PAUSE)
+            self.paused_at = time.monotonic()
 
     def _next_keys(self, limit: int) -> list[int]:
         run = self.run_
