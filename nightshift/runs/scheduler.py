@@ -245,7 +245,7 @@ def refire_after_throttle(run: ProcessRun, delay: timedelta) -> None:
 def take_over_orphans(now: datetime | None = None) -> list[ProcessRun]:
     """Runs in progress on a worker that stopped heartbeating go back on their server's queue;
     the next worker resumes them above their cursor."""
-    from nightshift.runs.tasks import enqueue_run
+    from nightshift.runs.tasks import enqueue_run, fail_task_results
 
     now = now or timezone.now()
     timeout = timedelta(seconds=getattr(settings, "NIGHTSHIFT_WORKER_TIMEOUT", 30))
@@ -276,6 +276,9 @@ def take_over_orphans(now: datetime | None = None) -> list[ProcessRun]:
             )
             run.worker_id = ""
             run.save(update_fields=["worker_id"])
+            # The dead worker's queue row would stay "running" for ever; it ends failed, and a
+            # new one carries the run on.
+            fail_task_results(run, reason="the worker stopped responding")
             enqueue_run(run)
             taken.append(run)
         Worker.objects.filter(last_seen__lt=now - timeout * 10).delete()

@@ -17,6 +17,24 @@ def execute_run(run_id: int) -> dict | None:
     return run.summary() if run else None
 
 
+def fail_task_results(run: ProcessRun, *, reason: str) -> int:
+    """End as failed the queue rows still marked running for ``run`` (their worker died)."""
+    from django.tasks import TaskResultStatus
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    return DBTaskResult.objects.filter(
+        status=TaskResultStatus.RUNNING,
+        task_path=execute_run.module_path,
+        args_kwargs__args__0=run.pk,
+    ).update(
+        status=TaskResultStatus.FAILED,
+        finished_at=timezone.now(),
+        exception_class_path="nightshift.runs.WorkerLost",
+        traceback=reason,
+    )
+
+
 def enqueue_run(run: ProcessRun) -> None:
     """Queue ``run`` on its application server, in the caller's transaction: the queue row
     commits with the run it starts, or neither does."""

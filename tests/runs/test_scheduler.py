@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.tasks import TaskResultStatus
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -29,6 +30,7 @@ from nightshift.runs.scheduler import (
     refire_after_throttle,
     take_over_orphans,
 )
+from nightshift.runs.tasks import enqueue_run
 
 EVERY_MINUTE = {
     "mode": "repeat",
@@ -178,12 +180,23 @@ def test_runs_of_a_worker_that_stopped_heartbeating_are_queued_again(every_minut
     other = create_run(task, task.next_fire_at)
     ProcessRun.objects.filter(pk=other.pk).update(state=RunState.IN_PROGRESS, worker_id="alive")
     DBTaskResult.objects.all().delete()
+    # The dead worker's queue row, and the live one's.
+    for held in (run, other):
+        enqueue_run(held)
+    DBTaskResult.objects.update(status=TaskResultStatus.RUNNING)
 
     assert [r.pk for r in take_over_orphans()] == [run.pk]
     run.refresh_from_db()
     assert run.worker_id == ""
     assert run.state == RunState.IN_PROGRESS
-    assert DBTaskResult.objects.get().args_kwargs["args"] == [run.pk]
+    rows = DBTaskResult.objects.filter(args_kwargs__args__0=run.pk)
+    assert sorted(rows.values_list("status", flat=True)) == [
+        TaskResultStatus.FAILED,
+        TaskResultStatus.READY,
+    ]
+    assert DBTaskResult.objects.get(args_kwargs__args__0=other.pk).status == (
+        TaskResultStatus.RUNNING
+    )
     assert LogEntry.objects.filter(run=run, message__contains="stopped responding").exists()
     assert take_over_orphans() == []
 
