@@ -148,8 +148,6 @@ class DefinitionOut(Schema):
 
     @staticmethod
     def resolve_scheduled_date(definition: RunDefinition) -> datetime | None:
-        if hasattr(definition, "next_firing"):
-            return definition.next_firing
         return definition.scheduled_date()
 
     @staticmethod
@@ -217,16 +215,9 @@ class DefinitionFilter(FilterSchema):
 
 def definitions() -> models.QuerySet[RunDefinition]:
     """Definition versions with what the schema reads, in one query per page."""
-    next_firing = (
-        ScheduledTask.objects.filter(
-            definition__unified_code=OuterRef("unified_code"), state=TaskState.SCHEDULED
-        )
-        .order_by("next_fire_at")
-        .values("next_fire_at")[:1]
-    )
-    return RunDefinition.objects.select_related("server", "created_by", "updated_by").annotate(
-        next_firing=Subquery(next_firing)
-    )
+    return RunDefinition.objects.select_related(
+        "server", "created_by", "updated_by"
+    ).with_scheduled_date()
 
 
 def definition_version(code: str, version: int | None = None) -> RunDefinition:

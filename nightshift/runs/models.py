@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from nightshift.core.models import AuditedModel
+from nightshift.core.models import AuditedModel, AuditedQuerySet
 
 __all__ = [
     "AgendaEntry",
@@ -174,6 +174,25 @@ class AgendaEntry(AuditedModel):
         return self.process_key
 
 
+class RunDefinitionQuerySet(AuditedQuerySet):
+    def with_scheduled_date(self) -> RunDefinitionQuerySet:
+        """Annotate ``next_scheduled`` (what ``RunDefinition.scheduled_date`` answers) for
+        every row in the same query: lists need it per row."""
+        return self.annotate(
+            next_scheduled=models.Subquery(
+                _scheduled_tasks(models.OuterRef("unified_code"))
+                .order_by("next_fire_at")
+                .values("next_fire_at")[:1]
+            )
+        )
+
+
+def _scheduled_tasks(unified_code):
+    return ScheduledTask.objects.filter(
+        definition__unified_code=unified_code, state=TaskState.SCHEDULED
+    )
+
+
 class RunDefinition(AuditedModel):
     """One version of a run definition. The versions of a definition share ``unified_code``;
     exactly one of them ``is_latest``. Definitions are never deleted."""
@@ -207,6 +226,8 @@ class RunDefinition(AuditedModel):
         _("missed firings"), max_length=12, choices=MisfirePolicy, default=MisfirePolicy.FIRE_ONCE
     )
 
+    objects = RunDefinitionQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("run definition")
         verbose_name_plural = _("run definitions")
@@ -230,10 +251,10 @@ class RunDefinition(AuditedModel):
 
     def scheduled_date(self):
         """The next time any version of this definition is scheduled to fire (read-only)."""
+        if hasattr(self, "next_scheduled"):  # annotated by ``with_scheduled_date``
+            return self.next_scheduled
         return (
-            ScheduledTask.objects.filter(
-                definition__unified_code=self.unified_code, state=TaskState.SCHEDULED
-            )
+            _scheduled_tasks(self.unified_code)
             .order_by("next_fire_at")
             .values_list("next_fire_at", flat=True)
             .first()

@@ -16,7 +16,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -272,25 +272,12 @@ def schedule_preview(request: HttpRequest) -> HttpResponse:
 # ----------------------------------------------------------------------------- definitions
 
 
-def _next_scheduled() -> Subquery:
-    """``RunDefinition.scheduled_date`` for every row of a list in one query."""
-    return Subquery(
-        ScheduledTask.objects.filter(
-            definition__unified_code=OuterRef("unified_code"), state=TaskState.SCHEDULED
-        )
-        .order_by("next_fire_at")
-        .values("next_fire_at")[:1]
-    )
-
-
 @login_required
 @permission_required("runs.view_rundefinition", raise_exception=True)
 @require_GET
 def definition_list(request: HttpRequest) -> HttpResponse:
     form = DefinitionFilterForm(request.GET)
-    definitions = RunDefinition.objects.filter(is_latest=True).annotate(
-        next_scheduled=_next_scheduled()
-    )
+    definitions = RunDefinition.objects.filter(is_latest=True).with_scheduled_date()
     if form.is_valid():
         data = form.cleaned_data
         if data["process"]:
