@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import pydantic
 from django.utils.translation import gettext as _
 
+from nightshift.scheduling.validation import describe_error
+
 if TYPE_CHECKING:
     from django.db.models import Model, QuerySet
     from django.utils.functional import Promise
@@ -97,7 +99,7 @@ class Process:
         except pydantic.ValidationError as exc:
             errors: dict[str, str] = {}
             for error in exc.errors(include_url=False):
-                errors.setdefault(_field_path(error["loc"]), error["msg"])
+                errors.setdefault(_field_path(error["loc"]), describe_error(error))
             raise ParameterError(errors) from None
         cls.check(params)
         return params.model_dump(mode="json")

@@ -36,6 +36,7 @@ from nightshift.runs.models import (
     TaskState,
 )
 from nightshift.scheduling.specs import ScheduleError, Unit, firings, parse_schedule
+from nightshift.scheduling.validation import describe_error
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractUser
@@ -189,12 +190,27 @@ def _clean_throttle(cleaned: dict, schedule: dict, errors: dict) -> None:
     except pydantic.ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         where = ".".join(str(part) for part in first["loc"])
-        errors["throttle"] = f"{where}: {first['msg']}" if where else first["msg"]
+        label = _throttle_label(where)
+        errors["throttle"] = _("%(field)s: %(problem)s") % {
+            "field": f"{where} ({label})" if label else where or _("throttling"),
+            "problem": describe_error(first),
+        }
         return
     if schedule and schedule.get("mode") not in REPEATING_MODES:
         errors["throttle"] = _(
             "Throttling applies to repeating schedules only; this one runs once."
         )
+
+
+def _throttle_label(where: str) -> str:
+    """The label the definition screen gives the throttling setting at ``where``."""
+    labels = {
+        "max_records": _("Maximum batch size"),
+        "restart_after": _("Start again after"),
+        "restart_after.every": _("Start again after"),
+        "restart_after.unit": _("Unit"),
+    }
+    return str(labels.get(where, ""))
 
 
 def _clean_server(cleaned: dict, errors: dict) -> None:

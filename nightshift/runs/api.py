@@ -26,6 +26,7 @@ from django.db.models import OuterRef, Q, Subquery
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from ninja import Field, FilterLookup, FilterSchema, Query, Router, Schema, Status
 from ninja.pagination import paginate
 from pydantic import ConfigDict
@@ -301,10 +302,11 @@ def edit_definition(request: HttpRequest, code: str, payload: DefinitionPatch):
 class TaskStatus(models.TextChoices):
     """What the scheduled task filter shows (the manual's "Scheduled task filter")."""
 
-    SCHEDULED = "scheduled", _("Scheduled")  # waiting for its next firing
-    RUNNING = "running", _("Running")  # one of its runs is draft or in progress
-    COMPLETED = "completed", _("Completed")  # no firing left and no run going on
-    DELETED = "deleted", _("Deleted")  # unscheduled by an operator
+    SCHEDULED = "scheduled", gettext_lazy("Scheduled")  # waiting for its next firing
+    RUNNING = "running", gettext_lazy("Running")  # one of its runs is draft or in progress
+    # no firing left and no run going on
+    COMPLETED = "completed", pgettext_lazy("scheduled task state", "Completed")
+    DELETED = "deleted", gettext_lazy("Deleted")  # unscheduled by an operator
 
 
 class TaskOut(Schema):
@@ -562,8 +564,8 @@ def get_run(request: HttpRequest, number: int):
 
 
 class Outcome(models.TextChoices):
-    SUCCESS = "success", _("Success")
-    ERROR = "error", _("Error")
+    SUCCESS = "success", gettext_lazy("Success")
+    ERROR = "error", gettext_lazy("Error")
 
 
 class RunItemOut(Schema):

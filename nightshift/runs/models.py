@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from nightshift.core.models import AuditedModel, AuditedQuerySet
 
@@ -54,14 +55,15 @@ class MisfirePolicy(models.TextChoices):
 
 class TaskState(models.TextChoices):
     SCHEDULED = "scheduled", _("Scheduled")
-    COMPLETED = "completed", _("Completed")
+    COMPLETED = "completed", pgettext_lazy("scheduled task state", "Completed")
     DELETED = "deleted", _("Deleted")
 
 
 class RunState(models.TextChoices):
     DRAFT = "draft", _("Draft")
     IN_PROGRESS = "in_progress", _("In progress")
-    COMPLETED = "completed", _("Completed")
+    # "Completed" alone is also a CRM state, translated there for another gender.
+    COMPLETED = "completed", pgettext_lazy("process run state", "Completed")
     COMPLETED_WITH_ERRORS = "completed_with_errors", _("Completed with errors")
     FAILED = "failed", _("Failed")
     STOPPED = "stopped", _("Stopped")

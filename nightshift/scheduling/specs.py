@@ -41,6 +41,7 @@ from cronsim import CronSim, CronSimError
 from dateutil import rrule
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
+from django.utils.translation import gettext as _
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -53,6 +54,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from nightshift.scheduling.validation import describe_error
 
 Unit = Literal["seconds", "minutes", "hours", "days", "weeks", "months", "years"]
 Weekday = Literal["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
@@ -84,7 +87,9 @@ class _Spec(BaseModel):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone “{value}” (use an IANA name)") from None
+            raise ValueError(
+                _("unknown time zone “%(zone)s” (use an IANA name)") % {"zone": value}
+            ) from None
         return value
 
     @property
@@ -138,8 +143,12 @@ def _keyed(*members: type[BaseModel]):
 
     tagged = tuple(Annotated[member, Tag(key)] for key, member in keys.items())
     choices = " or ".join(f"“{key}”" for key in keys)
+    # The message is pydantic's (English); describe_error words it from the keys in context.
     discriminator = Discriminator(
-        key_of, custom_error_type="missing_choice", custom_error_message=f"give {choices}"
+        key_of,
+        custom_error_type="missing_choice",
+        custom_error_message=f"give {choices}",
+        custom_error_context={"keys": list(keys)},
     )
     return Annotated[Union[tagged], discriminator]  # noqa: UP007 — built at runtime
 
@@ -191,7 +200,7 @@ class Monthly(BaseModel):
         by_day = self.day is not None
         by_weekday = self.nth is not None and self.weekday is not None
         if by_day == by_weekday or (self.nth is None) != (self.weekday is None):
-            raise ValueError("give either “day”, or both “nth” and “weekday”")
+            raise ValueError(_("give either “day”, or both “nth” and “weekday”"))
         return self
 
 
@@ -205,7 +214,9 @@ class Yearly(Monthly):
     def _date_exists(self) -> Yearly:
         longest = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][self.month - 1]
         if self.day is not None and self.day > longest:
-            raise ValueError(f"month {self.month} has no day {self.day}")
+            raise ValueError(
+                _("month %(month)s has no day %(day)s") % {"month": self.month, "day": self.day}
+            )
         return self
 
 
@@ -248,7 +259,7 @@ class Cron(_Spec):
         try:
             CronSim(value, _PROBE)
         except CronSimError as exc:
-            raise ValueError(f"invalid cron expression: {exc}") from None
+            raise ValueError(_("invalid cron expression: %(error)s") % {"error": exc}) from None
         return value
 
 
@@ -262,11 +273,11 @@ class RRule(_Spec):
     def _valid_rrule(cls, value: str) -> str:
         text = value.strip().removeprefix("RRULE:")
         if "DTSTART" in text.upper():
-            raise ValueError("give the start in “start”, not DTSTART inside the rule")
+            raise ValueError(_("give the start in “start”, not DTSTART inside the rule"))
         try:
             rrule.rrulestr(text, dtstart=_PROBE)
         except (ValueError, TypeError) as exc:
-            raise ValueError(f"invalid RRULE: {exc}") from None
+            raise ValueError(_("invalid RRULE: %(error)s") % {"error": exc}) from None
         return text
 
 
@@ -286,8 +297,7 @@ def parse_schedule(data: dict) -> Now | Once | Repeat | Advanced | Cron | RRule:
         problems = []
         for error in exc.errors():
             where = _location(error["loc"][1:]) or "mode"  # [0] is the mode tag
-            message = error["msg"].removeprefix("Value error, ")
-            problems.append(f"{where}: {message}")
+            problems.append(f"{where}: {describe_error(error)}")
         raise ScheduleError("; ".join(problems)) from None
 
 

@@ -10,11 +10,16 @@ import pytest
 from babel.messages.pofile import read_po
 from django.apps import apps
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
+from nightshift.processes.builtin.short_term_deactivation import LeaveShortTermDeactivation
+from nightshift.runs import actions as runs_actions
+from nightshift.runs.models import ApplicationServer, ProcessRun, RunState
+from nightshift.scheduling.specs import ScheduleError, parse_schedule
 from nightshift.web.areas import UTILITY_AREAS
 from nightshift.web.management.commands.compile_catalogues import project_locale_dirs
 
@@ -22,6 +27,8 @@ CATALOGUE = Path(settings.LOCALE_PATHS[0]) / "pt_BR" / "LC_MESSAGES" / "django.p
 # The code whose strings this catalogue must translate in full; the other apps' strings are
 # translated by their owners.
 FULLY_TRANSLATED = ("nightshift/web/", "nightshift/core/", "nightshift/settings.py")
+# Apps that keep their own catalogue, which must translate every one of its entries.
+APPS_WITH_CATALOGUE = ("runs", "processes", "scheduling")
 
 
 def switch_language(client: Client, code: str, next_url: str) -> str:
@@ -84,6 +91,25 @@ def test_catalogue_translates_every_web_core_and_settings_string():
         and (not message.string or message.fuzzy)
     ]
     assert missing == []
+
+
+@pytest.mark.parametrize("app", APPS_WITH_CATALOGUE)
+def test_app_catalogue_translates_every_entry_with_portuguese_plurals(app: str):
+    path = Path(apps.get_app_config(app).path) / "locale" / "pt_BR" / "LC_MESSAGES" / "django.po"
+    with path.open("rb") as po_file:
+        catalog = read_po(po_file)
+    assert catalog.num_plurals == 3  # CLDR's pt_BR rule, as Django's own catalogue has it
+    messages = [message for message in catalog if message.id]
+    assert messages
+    untranslated = [
+        message.id
+        for message in messages
+        if message.fuzzy
+        or not message.string
+        or (isinstance(message.string, tuple) and not all(message.string))
+    ]
+    assert untranslated == []
+    assert [problem for _message, problem in catalog.check()] == []
 
 
 def write_po(path: Path, body: str) -> Path:
@@ -152,3 +178,83 @@ def test_compile_catalogues_covers_locale_paths_and_project_apps_but_not_django(
     assert app_locale_dir.resolve() in dirs
     django_dir = Path(django.__file__).resolve().parent
     assert not [path for path in dirs if path.is_relative_to(django_dir)]
+
+
+# ------------------------------------------------------------------ the run engine's pages
+
+
+@pytest.fixture
+def std_run(operator) -> ProcessRun:
+    """A completed run of a short term deactivation definition."""
+    definition = runs_actions.create_definition(
+        user=operator,
+        process_key=LeaveShortTermDeactivation.key,
+        name="Saída da desativação",
+        schedule={"mode": "now"},
+    )
+    return ProcessRun.objects.create(
+        definition=definition,
+        process_key=definition.process_key,
+        server=ApplicationServer.default(),
+        as_of=timezone.localdate(),
+        state=RunState.COMPLETED,
+        total=3,
+        processed=3,
+        succeeded=3,
+    )
+
+
+def test_run_engine_pages_render_in_portuguese(signed_in: Client, std_run: ProcessRun):
+    html = switch_language(signed_in, "pt-br", reverse("runs:scheduler"))
+    assert "<h1>Agendador</h1>" in html
+    assert "Tarefas agendadas" in html
+    assert "Painel de Administração de Processos em Lote" in html
+    assert "Agenda automática" in html
+
+    html = signed_in.get(reverse("runs:definitions")).content.decode()
+    assert "Definições de execução" in html
+    assert "Código unificado" in html
+    assert "Saída da desativação" in html
+
+    url = reverse("runs:definition_create")
+    html = signed_in.get(url, {"process": LeaveShortTermDeactivation.key}).content.decode()
+    assert "Retirar assinaturas da desativação de curto prazo" in html
+    assert "Critérios" in html
+    assert "Configurações de entrada" in html
+    # The parameters' titles and descriptions come from the process's JSON schema.
+    assert "Fim da desativação de curto prazo há X dias" in html
+    assert "Tipo de ação de assinatura" in html
+    assert "vazio para todos." in html
+    assert "Configurações de limitação" in html
+    assert "Tamanho máximo do lote" in html
+    assert "Short term deactivation end X days ago" not in html
+
+    html = signed_in.get(reverse("runs:run", args=[std_run.pk])).content.decode()
+    assert f"Execução #{std_run.pk}" in html
+    assert "Processados com sucesso" in html
+    assert "Concluída" in html
+    assert "Data de execução" in html
+
+
+def test_throttle_and_parameter_errors_name_the_field_in_portuguese(operator):
+    with translation.override("pt-br"), pytest.raises(ValidationError) as caught:
+        runs_actions.create_definition(
+            user=operator,
+            process_key=LeaveShortTermDeactivation.key,
+            name="Limitada",
+            schedule={"mode": "repeat", "every": 1, "unit": "days", "start": {"at": "2030-01-01"}},
+            throttle={"max_records": 0, "restart_after": {"every": 1, "unit": "hours"}},
+            parameters={"short_term_end_days_ago": -1},
+        )
+    errors = caught.value.message_dict
+    assert errors["throttle"] == ["max_records (Tamanho máximo do lote): deve ser maior que 0"]
+    assert errors["parameters.short_term_end_days_ago"] == ["deve ser maior ou igual a 0"]
+
+
+def test_schedule_errors_are_translated():
+    with translation.override("pt-br"), pytest.raises(ScheduleError) as caught:
+        parse_schedule({"mode": "repeat", "every": 1, "unit": "fortnights", "start": {}})
+    assert str(caught.value) == (
+        "unit: deve ser um destes: “seconds”, “minutes”, “hours”, “days”, “weeks”, “months”, "
+        "“years”; start: informe “at” ou “after”"
+    )

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from django.db.models import Exists, FilteredRelation, OuterRef, Q, QuerySet, Sum
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 from pydantic import BaseModel, ConfigDict, Field
 
 from nightshift.core.bulk import insert_rows
@@ -62,67 +62,83 @@ class LeaveShortTermDeactivationParameters(BaseModel):
 
     # -- criteria ---------------------------------------------------------------------------
     subscription_types: list[Reference] = Field(
-        title="Subscription types",
+        title=gettext_noop("Subscription types"),
         json_schema_extra={"group": "criteria"},
         default_factory=list,
-        description="Only subscriptions of these types (codes or ids); empty for all.",
+        description=gettext_noop(
+            "Only subscriptions of these types (codes or ids); empty for all."
+        ),
     )
     price_plans: list[Reference] = Field(
-        title="Price plans",
+        title=gettext_noop("Price plans"),
         json_schema_extra={"group": "criteria"},
         default_factory=list,
-        description="Only subscriptions whose effective billing term has one of these price "
-        "plans (codes or ids); empty for all.",
+        description=gettext_noop(
+            "Only subscriptions whose effective billing term has one of these price "
+            "plans (codes or ids); empty for all."
+        ),
     )
     billing_term_schemes: list[Reference] = Field(
-        title="Billing term schemes",
+        title=gettext_noop("Billing term schemes"),
         json_schema_extra={"group": "criteria"},
         default_factory=list,
-        description="Only effective billing terms of these schemes (codes or ids); empty for all.",
+        description=gettext_noop(
+            "Only effective billing terms of these schemes (codes or ids); empty for all."
+        ),
     )
     billing_frequencies: list[BillingFrequency] = Field(
-        title="Billing frequencies",
+        title=gettext_noop("Billing frequencies"),
         json_schema_extra={"group": "criteria"},
         default_factory=list,
-        description="Only effective billing terms billed at these frequencies; empty for all.",
+        description=gettext_noop(
+            "Only effective billing terms billed at these frequencies; empty for all."
+        ),
     )
     binding_state: Literal["any", "in_binding", "out_of_binding"] = Field(
-        title="Binding state",
+        title=gettext_noop("Binding state"),
         json_schema_extra={"group": "criteria"},
         default=ANY_BINDING,
-        description="Only effective billing terms in this binding state.",
+        description=gettext_noop("Only effective billing terms in this binding state."),
     )
     binding_periods: list[Reference] = Field(
-        title="Binding periods",
+        title=gettext_noop("Binding periods"),
         json_schema_extra={"group": "criteria"},
         default_factory=list,
-        description="Only effective billing terms in binding for one of these periods (codes or "
-        "ids); allowed only when the binding state is in_binding. Empty for all.",
+        description=gettext_noop(
+            "Only effective billing terms in binding for one of these periods (codes or "
+            "ids); allowed only when the binding state is in_binding. Empty for all."
+        ),
     )
     short_term_end_days_ago: int | None = Field(
-        title="Short term deactivation end X days ago",
+        title=gettext_noop("Short term deactivation end X days ago"),
         json_schema_extra={"group": "criteria"},
         default=None,
         ge=0,
         le=MAX_DAYS_AGO,
-        description="Also retrieve subscriptions whose short term deactivation ended up to this "
-        "many days before the date of execution. Unset: only those ending on that date.",
+        description=gettext_noop(
+            "Also retrieve subscriptions whose short term deactivation ended up to this "
+            "many days before the date of execution. Unset: only those ending on that date."
+        ),
     )
 
     # -- input settings ---------------------------------------------------------------------
     subscription_action_type: str | None = Field(
-        title="Subscription action type",
+        title=gettext_noop("Subscription action type"),
         json_schema_extra={"group": "input_settings"},
         default=None,
-        description="Code of the action type (behaviour: deactivate) logged for each "
-        "deactivation; mandatory when custom deactivate action types exist.",
+        description=gettext_noop(
+            "Code of the action type (behaviour: deactivate) logged for each "
+            "deactivation; mandatory when custom deactivate action types exist."
+        ),
     )
     subscription_sub_action_type: str | None = Field(
-        title="Subscription sub-action type",
+        title=gettext_noop("Subscription sub-action type"),
         json_schema_extra={"group": "input_settings"},
         default=None,
-        description="Code of a sub-action type of that action type; mandatory when custom "
-        "deactivate action types exist.",
+        description=gettext_noop(
+            "Code of a sub-action type of that action type; mandatory when custom "
+            "deactivate action types exist."
+        ),
     )
 
 
