@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import email
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field
 from email import policy
@@ -140,10 +141,13 @@ def _synthetic_id(message: MimeMessage, raw: bytes) -> str:
 
 def is_sent_from_crm(message: MimeMessage, message_id: str) -> bool:
     """Whether the CRM sent ``message``: it carries ``CRM_HEADER``, or its Message-ID's domain
-    is ``NIGHTSHIFT_MESSAGE_ID_DOMAIN`` (when that setting is set)."""
+    is ``NIGHTSHIFT_MESSAGE_ID_DOMAIN`` (a Django setting, else the environment variable of
+    that name; unset: the header alone decides)."""
     if message.get(CRM_HEADER) is not None:
         return True
-    domain = getattr(settings, "NIGHTSHIFT_MESSAGE_ID_DOMAIN", "")
+    domain = getattr(settings, "NIGHTSHIFT_MESSAGE_ID_DOMAIN", None)
+    if domain is None:
+        domain = os.environ.get("NIGHTSHIFT_MESSAGE_ID_DOMAIN", "")
     return bool(domain) and message_id.rstrip(">").lower().endswith("@" + domain.lower())
 
 

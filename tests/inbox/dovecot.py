@@ -145,7 +145,9 @@ class Dovecot:
     def start(self) -> Dovecot:
         handler = type("Introspection", (_Introspection,), {"tokens": self.tokens})
         self._http = http.server.HTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=self._http.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self._http.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         for name in ("run", "state", "mail", "home"):
             (self.root / name).mkdir()
         # Every account is written before start-up: Dovecot notices a changed passwd-file by

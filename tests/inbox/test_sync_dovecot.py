@@ -348,3 +348,25 @@ def test_unreachable_mailboxes_are_errors_and_the_others_still_sync(
     good.refresh_from_db()
     assert good.last_synced_at is not None
     assert good.last_error == ""
+
+
+@pytest.mark.parametrize(
+    ("security", "reason"),
+    [
+        ("starttls", "refused STARTTLS: STARTTLS extension not supported by server"),
+        ("tls", "cannot connect to 127.0.0.1:"),
+    ],
+)
+def test_a_server_without_the_tls_asked_for_is_an_error(make_mailbox, security, reason):
+    mailbox = make_mailbox("Secure", security=security)
+    (outcome,) = sync(mailbox)
+    assert not outcome.ok
+    assert outcome.message.startswith("Mailbox “Secure”: ")
+    assert reason in outcome.message
+
+
+def test_a_missing_folder_is_an_error_naming_it(make_mailbox):
+    mailbox = make_mailbox("Sales", folders="INBOX, Nowhere")
+    (outcome,) = sync(mailbox)
+    assert not outcome.ok
+    assert "the folder Nowhere cannot be opened" in outcome.message
