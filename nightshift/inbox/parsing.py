@@ -116,6 +116,24 @@ def _content(part: MimeMessage | None) -> str:
     return text.replace("\x00", "")  # PostgreSQL text cannot hold NUL
 
 
+def _bodies(message: MimeMessage) -> tuple[MimeMessage | None, MimeMessage | None]:
+    """The preferred text/plain and text/html parts. A single-part message (most mail) is
+    answered from its one content type: ``get_body`` parses that header again at every step."""
+    try:
+        content_type = message.get_content_type()
+        if not content_type.startswith("multipart/"):
+            return (
+                message if content_type == "text/plain" else None,
+                message if content_type == "text/html" else None,
+            )
+        return (
+            message.get_body(preferencelist=("plain",)),
+            message.get_body(preferencelist=("html",)),
+        )
+    except (KeyError, ValueError, TypeError):
+        return None, None
+
+
 def _sent_at(message: MimeMessage) -> datetime.datetime:
     try:
         header = message["Date"]
@@ -139,11 +157,20 @@ def _synthetic_id(message: MimeMessage, raw: bytes) -> str:
     return f"<{digest.hexdigest()}@{SYNTHETIC_DOMAIN}>"
 
 
-def is_sent_from_crm(message: MimeMessage, message_id: str) -> bool:
-    """Whether the CRM sent ``message``: it carries ``CRM_HEADER``, or its Message-ID's domain
+def _raw_headers(message: MimeMessage) -> dict[str, str]:
+    """The first value of each header as sent, unparsed: ids need no decoding, and parsing
+    every header through ``policy.default`` costs more than the rest of the message."""
+    raw: dict[str, str] = {}
+    for name, value in message.raw_items():
+        raw.setdefault(name.lower(), str(value))
+    return raw
+
+
+def is_sent_from_crm(headers: dict[str, str], message_id: str) -> bool:
+    """Whether the CRM sent a message: it carries ``CRM_HEADER``, or its Message-ID's domain
     is ``NIGHTSHIFT_MESSAGE_ID_DOMAIN`` (a Django setting, else the environment variable of
     that name; unset: the header alone decides)."""
-    if message.get(CRM_HEADER) is not None:
+    if CRM_HEADER.lower() in headers:
         return True
     domain = getattr(settings, "NIGHTSHIFT_MESSAGE_ID_DOMAIN", None)
     if domain is None:
@@ -156,17 +183,14 @@ def parse(raw: bytes) -> ParsedMessage:
     cannot be read is left empty, and a message without a Message-ID gets a synthetic one
     hashed from its From, To, Cc, Date, Subject and body (the same in every mailbox)."""
     message = email.message_from_bytes(raw, policy=policy.default)
-    ids = message_ids(_header(message, "Message-ID"))
+    headers = _raw_headers(message)
+    ids = message_ids(headers.get("message-id"))
     message_id = ids[0] if ids else _synthetic_id(message, raw)
-    references = message_ids(_header(message, "References"))
-    parents = message_ids(_header(message, "In-Reply-To"))
+    references = message_ids(headers.get("references"))
+    parents = message_ids(headers.get("in-reply-to"))
     names: dict[str, str] = {}
     from_addresses = _addresses(message, "From", names)
-    try:
-        text_part = message.get_body(preferencelist=("plain",))
-        html_part = message.get_body(preferencelist=("html",))
-    except (KeyError, ValueError, TypeError):
-        text_part = html_part = None
+    text_part, html_part = _bodies(message)
     return ParsedMessage(
         message_id=message_id,
         in_reply_to=parents[0] if parents else "",
@@ -178,6 +202,6 @@ def parse(raw: bytes) -> ParsedMessage:
         body_text=_content(text_part),
         body_html=_content(html_part),
         sent_at=_sent_at(message),
-        sent_from_crm=is_sent_from_crm(message, message_id),
+        sent_from_crm=is_sent_from_crm(headers, message_id),
         names=names,
     )

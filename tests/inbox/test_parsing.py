@@ -82,3 +82,11 @@ def test_folder_names_are_quoted_in_modified_utf7():
     assert encode_folder("Entrée") == '"Entr&AOk-e"'
     assert encode_folder("R&D") == '"R&-D"'
     assert encode_folder('a"b') == '"a\\"b"'
+
+
+def test_the_text_and_html_bodies_of_a_multipart_message_are_both_kept():
+    parsed = parse(mail(body="Olá, texto.", html="<p>Olá, HTML.</p>"))
+    assert parsed.body_text.strip() == "Olá, texto."
+    assert parsed.body_html.strip() == "<p>Olá, HTML.</p>"
+    single = parse(mail(body="só texto"))
+    assert (single.body_text.strip(), single.body_html) == ("só texto", "")
