@@ -122,7 +122,9 @@ class SyncMailboxes(Process):
             with transaction.atomic():
                 result = sync_mailbox(mailbox, limit=limit)
         except MailboxError as exc:
-            error = _("Mailbox “%(name)s”: %(reason)s.") % {"name": mailbox.name, "reason": exc}
+            # The server's words often end with a full stop of their own.
+            reason = str(exc).rstrip(". ")
+            error = _("Mailbox “%(name)s”: %(reason)s.") % {"name": mailbox.name, "reason": reason}
             Mailbox.objects.filter(pk=mailbox.pk).update(last_error=error)
             return Outcome(mailbox.pk, ok=False, message=error)
         Mailbox.objects.filter(pk=mailbox.pk).update(last_synced_at=timezone.now(), last_error="")

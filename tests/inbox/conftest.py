@@ -8,10 +8,19 @@ from email.message import EmailMessage as MimeMessage
 from email.utils import format_datetime
 
 import pytest
+from django.utils import translation
 
 from nightshift.inbox.choices import Security
 from nightshift.inbox.models import Mailbox
 from tests.inbox.dovecot import INSTALL_HINT, Dovecot, find_dovecot
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Operator messages are asserted in English; a page test that switched the language to
+    Portuguese must not leave it active for the next test of the same worker."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -353,7 +353,7 @@ def test_unreachable_mailboxes_are_errors_and_the_others_still_sync(
 @pytest.mark.parametrize(
     ("security", "reason"),
     [
-        ("starttls", "refused STARTTLS: STARTTLS extension not supported by server"),
+        ("starttls", "refused STARTTLS: "),
         ("tls", "cannot connect to 127.0.0.1:"),
     ],
 )
