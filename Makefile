@@ -10,7 +10,7 @@ SIZE ?= small
 PG_URL ?= postgres://postgres@127.0.0.1:5432/nightshift
 PYTEST_ARGS ?=
 
-.PHONY: help run test test-postgres test-browser lint format bench demo messages clean
+.PHONY: help run test test-postgres test-browser test-mail lint format bench demo messages clean
 
 ## help: list the targets
 help:
@@ -60,15 +60,20 @@ format: $(VENV)/.dev
 ## test: lint, migrations in step with models, then the whole suite on SQLite
 test: $(VENV)/.dev lint messages
 	$(NS) makemigrations --check --dry-run
-	$(BIN)/pytest -m "not browser and not postgres" $(PYTEST_ARGS)
+	$(BIN)/pytest -m "not browser and not postgres and not imap" $(PYTEST_ARGS)
 
 ## test-postgres: the whole suite again on PostgreSQL (PG_URL=...), plus the tests that need it
 test-postgres: $(VENV)/.dev messages
-	DATABASE_URL=$(PG_URL) $(BIN)/pytest -m "not browser" $(PYTEST_ARGS)
+	DATABASE_URL=$(PG_URL) $(BIN)/pytest -m "not browser and not imap" $(PYTEST_ARGS)
 
 ## test-browser: Playwright driving Debian's Chromium
 test-browser: $(VENV)/.dev messages
 	$(BIN)/pytest -m browser $(PYTEST_ARGS)
+
+## test-mail: the inbound e-mail tests against a real Dovecot IMAP server started on loopback
+##            (apt-get install -y dovecot-imapd; they fail, never skip, without it)
+test-mail: $(VENV)/.dev messages
+	$(BIN)/pytest -m imap $(PYTEST_ARGS)
 
 $(VENV)/.bench: $(VENV)/.dev
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "nightshift.processes",
     "nightshift.runs",
     "nightshift.mail",
+    "nightshift.inbox",
     "nightshift.api",
     "nightshift.web",
 ]

@@ -85,6 +85,15 @@ UTILITY_AREAS: tuple[Area, ...] = (
         ),
     ),
     Area(
+        "mailboxes",
+        _("Mailboxes"),
+        _(
+            "Connects the mailboxes the inbound e-mail process reads over IMAP, storing their "
+            "new messages once, linked to contacts and leads and threaded."
+        ),
+        url_name="inbox:mailboxes",
+    ),
+    Area(
         "logs",
         _("Logs"),
         _("Shows the daily log of what the scheduler and the process runs did, day by day."),
