@@ -140,7 +140,7 @@ class FakeErp:
 
 def _handler(erp: FakeErp) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 — the http.server hook's name
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))
             body = json.loads(self.rfile.read(length))
             path = self.path.removeprefix("/erp/")

@@ -61,7 +61,7 @@ def test_no_erp_integration_is_a_process_failure_naming_the_setting(settings, va
 
 def test_an_unknown_connector_names_the_known_ones(settings):
     settings.NIGHTSHIFT_ERP_CONNECTOR = "sap"
-    with pytest.raises(ErpError, match="“sap”. Known: crm, http."):
+    with pytest.raises(ErpError, match=r"“sap”\. Known: crm, http\."):
         get_connector()
 
 

@@ -104,7 +104,7 @@ def test_an_unknown_status_is_an_error_for_that_account(erp_server):
 
 def test_a_refused_token_fails_naming_the_setting(erp_server, settings):
     settings.NIGHTSHIFT_ERP_TOKEN = "wrong"
-    with pytest.raises(ErpError, match="refused the credentials .check NIGHTSHIFT_ERP_TOKEN"):
+    with pytest.raises(ErpError, match=r"refused the credentials \(check NIGHTSHIFT_ERP_TOKEN"):
         get_connector().account_statuses(BATCH, as_of=TODAY)
 
 
