@@ -79,10 +79,16 @@ def bulk_set(model: type, fields: Sequence[str], values: Mapping[int, Mapping[st
     quote = connection.ops.quote_name
     table = quote(meta.db_table)
     pk_column = quote(meta.pk.column)
-    columns = ["pk", *(f"c{index}" for index in range(len(fields)))]
+    # SQLite names the columns of VALUES column1, column2…; PostgreSQL takes them as aliases.
+    if connection.vendor == "sqlite":
+        columns = [f"column{index}" for index in range(1, len(fields) + 2)]
+        alias = "v"
+    else:
+        columns = ["pk", *(f"c{index}" for index in range(len(fields)))]
+        alias = f"v({', '.join(columns)})"
     assignments = ", ".join(
-        f"{quote(field.column)} = {_typed(f'v.c{index}', field)}"
-        for index, field in enumerate(model_fields)
+        f"{quote(field.column)} = {_typed(f'v.{column}', field)}"
+        for column, field in zip(columns[1:], model_fields, strict=True)
     )
     items = list(values.items())
     written = 0
@@ -99,7 +105,7 @@ def bulk_set(model: type, fields: Sequence[str], values: Mapping[int, Mapping[st
             # Names come from the model, never from input; values are bound parameters.
             cursor.execute(
                 f"UPDATE {table} SET {assignments} FROM (VALUES {placeholders}) "  # noqa: S608
-                f"AS v({', '.join(columns)}) WHERE {table}.{pk_column} = v.pk",
+                f"AS {alias} WHERE {table}.{pk_column} = v.{columns[0]}",
                 params,
             )
             written += cursor.rowcount
