@@ -1,8 +1,8 @@
 """Factories and helpers of the account routines' tests: contacts with purchases, invoices and
 quotations; a real HTTP ERP on loopback; running a routine through the engine.
 
-Test modules import the fixtures they use from here (tests/erp/conftest.py imports them all for
-tests/erp)."""
+Test modules import the fixtures they use from here as ``<name>_fixture`` (each is registered
+under ``<name>``), so a test's ``accounts`` argument does not shadow an import."""
 
 from __future__ import annotations
 
@@ -47,8 +47,8 @@ def days_ago(days: int, *, today: datetime.date = TODAY) -> datetime.date:
     return today - datetime.timedelta(days=days)
 
 
-@pytest.fixture
-def frozen_today() -> Iterator[datetime.date]:
+@pytest.fixture(name="frozen_today")
+def frozen_today_fixture() -> Iterator[datetime.date]:
     with time_machine.travel(at(TODAY), tick=False):
         yield timezone.localdate()
 
@@ -104,13 +104,13 @@ class Accounts:
         return opportunity
 
 
-@pytest.fixture
-def accounts(db) -> Accounts:
+@pytest.fixture(name="accounts")
+def accounts_fixture(db) -> Accounts:
     return Accounts()
 
 
-@pytest.fixture
-def classes(db) -> dict[str, CustomerClass]:
+@pytest.fixture(name="classes")
+def classes_fixture(db) -> dict[str, CustomerClass]:
     return {
         code: CustomerClass.objects.create(code=code, name=name, rank=rank)
         for rank, (code, name) in enumerate(
@@ -169,8 +169,8 @@ def _handler(erp: FakeErp) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-@pytest.fixture
-def erp_server(settings) -> Iterator[FakeErp]:
+@pytest.fixture(name="erp_server")
+def erp_server_fixture(settings) -> Iterator[FakeErp]:
     """A real HTTP server on 127.0.0.1 (a free port), selected as the ERP."""
     erp = FakeErp()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(erp))
@@ -208,8 +208,8 @@ def candidate_ids(key: str, params: dict, *, as_of=TODAY) -> list[int]:
     return list(process().candidates(normalised, as_of=as_of).values_list("pk", flat=True))
 
 
-@pytest.fixture
-def run_routine(operator) -> Callable[..., ProcessRun]:
+@pytest.fixture(name="run_routine")
+def run_routine_fixture(operator) -> Callable[..., ProcessRun]:
     """Define, submit and fire a routine now, then execute the run on a worker; the ended run.
     The run's date of execution is today (freeze time to fix it)."""
     SchedulerState.objects.update_or_create(pk=1, defaults={"running": True})

@@ -15,13 +15,13 @@ from nightshift.processes.builtin.account_complementary_data import AccountCompl
 from nightshift.runs.models import AgendaEntry, RunItem, RunState
 from tests.erp.fixtures import (  # noqa: F401 — fixtures pytest finds by name
     TODAY,
-    accounts,
+    accounts_fixture,
     call_batch,
     candidate_ids,
     days_ago,
-    erp_server,
-    frozen_today,
-    run_routine,
+    erp_server_fixture,
+    frozen_today_fixture,
+    run_routine_fixture,
 )
 
 KEY = AccountComplementaryData.key
@@ -175,7 +175,8 @@ def test_a_deleted_contact_gets_an_error_outcome(accounts):
     gone_pk = gone.pk
     gone.delete()
     ok, error = call_batch(KEY, {}, [kept.pk, gone_pk])
-    assert ok.ok and not error.ok
+    assert ok.ok
+    assert not error.ok
     assert "no longer a candidate" in error.message
 
 
@@ -190,10 +191,10 @@ def test_without_erp_integration_the_run_fails_with_that_reason(
     assert figures(customers["ana"])["last_invoice_code"] == "OLD"  # nothing touched
 
 
+@pytest.mark.usefixtures("customers", "frozen_today")
 def test_the_requester_is_told_the_reason(
-    customers, run_routine, settings, operator, frozen_today, mailoutbox,
-    django_capture_on_commit_callbacks,
-):  # fmt: skip
+    run_routine, settings, operator, mailoutbox, django_capture_on_commit_callbacks
+):
     settings.NIGHTSHIFT_ERP_CONNECTOR = "none"
     with django_capture_on_commit_callbacks(execute=True):
         run = run_routine(KEY)
