@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from nightshift.crm.choices import ActionKind, ContactStatus, CustomerEventKind
@@ -28,6 +30,7 @@ from tests.erp.fixtures import (  # noqa: F401 — fixtures pytest finds by name
     TODAY,
     accounts_fixture,
     at,
+    call_batch,
     candidate_ids,
     days_ago,
     frozen_today_fixture,
@@ -236,3 +239,18 @@ def test_the_period_ends_on_the_date_of_execution():
     first_day, start, end = AccountMovementMonitoring.period({"period_days": 1}, TODAY)
     assert first_day == TODAY
     assert (timezone.localdate(start), end - start) == (TODAY, datetime.timedelta(days=1))
+
+
+def test_a_batch_costs_the_same_queries_whatever_its_size(accounts, make_user, operator):
+    make_user("carla")
+    params = {"transfer": True, "transfer_to": "carla"}
+
+    def queries(size: int, run_number: int) -> int:
+        contacts = [accounts.contact(account_manager=operator) for _ in range(size)]
+        ids = [c.pk for c in contacts]
+        with CaptureQueriesContext(connection) as captured:
+            outcomes = call_batch(KEY, params, ids, run_number=run_number)
+        assert all(o.message.endswith("transferred to carla") for o in outcomes)
+        return len(captured)
+
+    assert queries(3, 1) == queries(30, 2)
