@@ -1,7 +1,8 @@
 """The automatic agenda's default cadence of the account routines (TOTVS "Agenda Automática").
 
-A data migration writes these entries once, so an administrator who changes or removes one
-keeps the change; definitions that follow the agenda fire on them.
+Each routine declares its entry as ``default_agenda``; ``nightshift agenda_defaults`` puts the
+declared entries on the agenda where a process has none (an administrator's choice is kept),
+and definitions that follow the agenda fire on them.
 """
 
 from __future__ import annotations

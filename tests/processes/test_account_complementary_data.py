@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from nightshift.crm.models import Audience, Contact, Notification
 from nightshift.processes.base import ParameterError, ProcessFailed
 from nightshift.processes.builtin.account_complementary_data import AccountComplementaryData
-from nightshift.runs.models import AgendaEntry, RunItem, RunState
+from nightshift.runs.models import RunItem, RunState
 from tests.erp.fixtures import (  # noqa: F401 — fixtures pytest finds by name
     TODAY,
     accounts_fixture,
@@ -240,10 +240,10 @@ def test_an_http_erp_that_is_down_fails_the_run(customers, run_routine, erp_serv
     assert erp_server.url in run.message
 
 
-def test_the_automatic_agenda_has_a_nightly_default(db):
-    entry = AgendaEntry.objects.get(process_key=KEY)
-    assert entry.schedule["repeat"] == {"daily": {"every": 1}}
-    assert entry.schedule["start"].endswith("T02:00:00")
+def test_the_process_declares_a_nightly_default_agenda():
+    schedule = AccountComplementaryData.default_agenda
+    assert schedule["repeat"] == {"daily": {"every": 1}}
+    assert schedule["start"].endswith("T02:00")
 
 
 def test_candidates_are_every_contact_by_primary_key(customers):
