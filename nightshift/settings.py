@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "nightshift.runs",
     "nightshift.mail",
     "nightshift.inbox",
+    "nightshift.erp",
     "nightshift.api",
     "nightshift.web",
 ]
@@ -215,3 +216,16 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# ERP integration (docs/erp.md): which connector answers the account routines — "crm" (the
+# CRM's own purchase events and invoices), "http", a connector class's dotted path, or "none"
+# when no ERP integration is active (the account routines' runs then fail with that reason).
+NIGHTSHIFT_ERP_CONNECTOR = os.environ.get("NIGHTSHIFT_ERP_CONNECTOR", "crm")
+NIGHTSHIFT_ERP_URL = os.environ.get("NIGHTSHIFT_ERP_URL", "")
+NIGHTSHIFT_ERP_TOKEN = os.environ.get("NIGHTSHIFT_ERP_TOKEN", "")
+# Seconds an HTTP ERP has to answer one request before the run fails.
+NIGHTSHIFT_ERP_TIMEOUT = float(os.environ.get("NIGHTSHIFT_ERP_TIMEOUT", "30"))
+# Accounts per HTTP request: a 2,500-record batch is five requests of 500.
+NIGHTSHIFT_ERP_BATCH = int(os.environ.get("NIGHTSHIFT_ERP_BATCH", "500"))
+# The "crm" connector counts an account active while it bought or was billed this recently.
+NIGHTSHIFT_ERP_ACTIVE_MONTHS = int(os.environ.get("NIGHTSHIFT_ERP_ACTIVE_MONTHS", "12"))

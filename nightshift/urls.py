@@ -13,5 +13,6 @@ urlpatterns = [
     path("account/tokens/", include(token_urlpatterns)),
     path("", include("nightshift.runs.urls")),
     path("", include("nightshift.inbox.urls")),
+    path("erp/", include("nightshift.erp.urls")),
     path("", include("nightshift.web.urls")),
 ]

@@ -94,6 +94,15 @@ UTILITY_AREAS: tuple[Area, ...] = (
         url_name="inbox:mailboxes",
     ),
     Area(
+        "class-transition-rules",
+        _("Class transition rules"),
+        _(
+            "Sets when customers move between classes (accumulated purchases within N months, "
+            "or no purchase for N months); the class transition routine applies them."
+        ),
+        url_name="erp:rules",
+    ),
+    Area(
         "logs",
         _("Logs"),
         _("Shows the daily log of what the scheduler and the process runs did, day by day."),
