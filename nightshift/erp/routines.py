@@ -37,7 +37,6 @@ class AccountRoutine(Process):
     before its first batch, when it counts its records)."""
 
     model = Contact
-    default_agenda: ClassVar[dict]
     # Contacts the routine leaves alone whatever the audience (e.g. rejected ones).
     excluded: ClassVar[dict[str, Any]] = {}
 

@@ -19,18 +19,9 @@ from nightshift.inbox.sync import sync_mailbox
 from nightshift.processes.base import Outcome, ParameterError, Process
 from nightshift.processes.registry import register
 
-__all__ = ["DEFAULT_SCHEDULE", "SyncMailboxes"]
+__all__ = ["SyncMailboxes"]
 
 logger = logging.getLogger(__name__)
-
-# The automatic agenda's schedule for this process (set by this app's data migration): new
-# mail shows up in the CRM within five minutes.
-DEFAULT_SCHEDULE = {
-    "mode": "repeat",
-    "every": 5,
-    "unit": "minutes",
-    "start": {"after": {"every": 1, "unit": "minutes"}},
-}
 
 
 class SyncMailboxesParameters(BaseModel):
@@ -72,6 +63,13 @@ class SyncMailboxes(Process):
     )
     Parameters = SyncMailboxesParameters
     model = Mailbox
+    # New mail shows up in the CRM within five minutes.
+    default_agenda = {
+        "mode": "repeat",
+        "every": 5,
+        "unit": "minutes",
+        "start": {"after": {"every": 1, "unit": "minutes"}},
+    }
 
     @classmethod
     def check(cls, params: SyncMailboxesParameters) -> None:

@@ -77,6 +77,10 @@ class Process:
     Parameters: ClassVar[type[pydantic.BaseModel]]
     # The model whose rows ``candidates`` selects; the engine uses it to show and link records.
     model: ClassVar[type[Model] | None] = None
+    # The process's own cadence on the automatic agenda (scheduling settings, as a definition
+    # has them): what definitions following the agenda fire on until an administrator sets an
+    # entry of their own for the process.
+    default_agenda: ClassVar[dict[str, Any] | None] = None
 
     @classmethod
     def parameter_schema(cls) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, Validat
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from nightshift.core.audit import acting_as
 from nightshift.processes.base import ParameterError
@@ -154,19 +155,21 @@ def _clean_parameters(cleaned: dict, errors: dict) -> None:
             errors["parameters" if field == "__all__" else f"parameters.{field}"] = message
 
 
+NO_AGENDA = gettext_lazy(
+    "There is no automatic agenda for this process; an administrator sets one first."
+)
+
+
 def _clean_schedule(cleaned: dict, errors: dict) -> dict:
     """Check the schedule the definition will fire on (its own, or the agenda's) and return
     it; the definition keeps its own schedule normalised."""
     cleaned["follow_agenda"] = bool(cleaned.get("follow_agenda"))
     schedule = cleaned.get("schedule") or {}
     if cleaned["follow_agenda"]:
-        agenda = AgendaEntry.objects.filter(process_key=cleaned.get("process_key") or "").first()
-        if agenda is None:
-            errors["follow_agenda"] = _(
-                "There is no automatic agenda for this process; an administrator sets one first."
-            )
+        schedule = agenda_schedule(cleaned.get("process_key") or "")
+        if schedule is None:
+            errors["follow_agenda"] = NO_AGENDA
             return {}
-        schedule = agenda.schedule
     elif not schedule:
         errors["schedule"] = _("Choose the scheduling settings.")
         return {}
@@ -295,14 +298,27 @@ def edit_definition(*, user: AbstractUser, unified_code: str, **changes: Any) ->
     return definition
 
 
+def agenda_schedule(process_key: str) -> dict | None:
+    """The automatic agenda's schedule for a process: the entry an administrator set, else the
+    process's own ``default_agenda``; ``None`` when there is neither."""
+    entry = AgendaEntry.objects.filter(process_key=process_key).values_list("schedule", flat=True)
+    schedule = entry.first()
+    if schedule is None:
+        try:
+            schedule = get_process(process_key).default_agenda
+        except LookupError:
+            return None
+    return schedule
+
+
 def effective_schedule(definition: RunDefinition) -> dict:
     if definition.follow_agenda:
-        agenda = AgendaEntry.objects.filter(process_key=definition.process_key).first()
-        if agenda is None:
+        schedule = agenda_schedule(definition.process_key)
+        if schedule is None:
             raise ValidationError(
                 {"follow_agenda": _("The automatic agenda for this process was removed.")}
             )
-        return agenda.schedule
+        return schedule
     return definition.schedule
 
 

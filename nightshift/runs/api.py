@@ -18,7 +18,7 @@ commands print with ``--json``, so the CLI and the API answer with the same shap
 import functools
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db import models
@@ -32,6 +32,7 @@ from ninja.pagination import paginate
 from pydantic import ConfigDict
 
 from nightshift.api.resources import Pagination, require_view_permission
+from nightshift.processes.registry import all_processes
 from nightshift.runs import actions
 from nightshift.runs.models import (
     AgendaEntry,
@@ -699,16 +700,31 @@ def standby_scheduler(request: HttpRequest):
 class AgendaOut(Schema):
     process: str
     schedule: dict[str, Any]
-    updated_at: datetime
+    source: Literal["set", "default"] = Field(
+        description="“set” by an administrator, or the process's own “default”."
+    )
+    updated_at: datetime | None
     updated_by: str | None
 
-    @staticmethod
-    def resolve_process(entry: AgendaEntry) -> str:
-        return entry.process_key
 
-    @staticmethod
-    def resolve_updated_by(entry: AgendaEntry) -> str | None:
-        return _username(entry.updated_by)
+def _agenda_out(entry: AgendaEntry) -> dict[str, Any]:
+    return {
+        "process": entry.process_key,
+        "schedule": entry.schedule,
+        "source": "set",
+        "updated_at": entry.updated_at,
+        "updated_by": _username(entry.updated_by),
+    }
+
+
+def _default_out(process) -> dict[str, Any]:
+    return {
+        "process": process.key,
+        "schedule": process.default_agenda,
+        "source": "default",
+        "updated_at": None,
+        "updated_by": None,
+    }
 
 
 class AgendaIn(Schema):
@@ -732,8 +748,17 @@ def agenda_entry(process: str) -> AgendaEntry:
     tags=["scheduler"],
 )
 def list_agenda(request: HttpRequest):
+    """Every process with a schedule on the automatic agenda: the entries administrators set,
+    and the processes' own defaults where they set none."""
     require_view_permission(request, AgendaEntry)
-    return AgendaEntry.objects.select_related("updated_by").order_by("process_key")
+    entries = {
+        entry.process_key: _agenda_out(entry)
+        for entry in AgendaEntry.objects.select_related("updated_by")
+    }
+    for process in all_processes():
+        if process.key not in entries and process.default_agenda:
+            entries[process.key] = _default_out(process)
+    return [entries[key] for key in sorted(entries)]
 
 
 @router.put(
@@ -744,7 +769,7 @@ def list_agenda(request: HttpRequest):
 )
 def set_agenda(request: HttpRequest, process: str, payload: AgendaIn):
     actions.set_agenda(user=request.auth, process_key=process, schedule=payload.schedule)
-    return agenda_entry(process)
+    return _agenda_out(agenda_entry(process))
 
 
 @router.delete(

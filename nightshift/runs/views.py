@@ -143,16 +143,19 @@ def scheduler(request: HttpRequest) -> HttpResponse:
     if show not in TASK_FILTERS:
         show = "scheduled"
     counts = _task_counts()
-    entries = {entry.process_key: entry for entry in AgendaEntry.objects.all()}
-    agenda = [
-        {
-            "process": process,
-            "entry": entries.get(process.key),
-            "schedule": json.dumps(entries[process.key].schedule) if process.key in entries else "",
-            "next": _next_firing(entries[process.key].schedule) if process.key in entries else None,
-        }
-        for process in all_processes()
-    ]
+    entries = dict(AgendaEntry.objects.values_list("process_key", "schedule"))
+    agenda = []
+    for process in all_processes():
+        schedule = entries.get(process.key, process.default_agenda)
+        agenda.append(
+            {
+                "process": process,
+                "entry": process.key in entries,
+                "is_default": process.key not in entries and schedule is not None,
+                "schedule": json.dumps(schedule) if schedule else "",
+                "next": _next_firing(schedule) if schedule else None,
+            }
+        )
     return render(
         request,
         "runs/scheduler.html",
@@ -208,7 +211,13 @@ def agenda_edit(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if "remove" in request.POST:
             actions.set_agenda(user=request.user, process_key=key, schedule=None)
-            messages.success(request, _("The automatic agenda of this process was removed."))
+            messages.success(
+                request,
+                _(
+                    "The automatic agenda entry of this process was removed; the process's own "
+                    "default schedule applies, if it has one."
+                ),
+            )
             return redirect("runs:scheduler")
         form = ScheduleForm(request.POST, with_agenda=False)
         if form.is_valid():
@@ -221,7 +230,7 @@ def agenda_edit(request: HttpRequest) -> HttpResponse:
                 return redirect("runs:scheduler")
     else:
         form = ScheduleForm(
-            initial=ScheduleForm.initial_from(entry.schedule if entry else None),
+            initial=ScheduleForm.initial_from(actions.agenda_schedule(key)),
             with_agenda=False,
         )
     return render(
@@ -247,13 +256,10 @@ def schedule_preview(request: HttpRequest) -> HttpResponse:
             for name, errors in form.errors.items()
         )
     elif form.cleaned_data.get("follow_agenda"):
-        entry = AgendaEntry.objects.filter(process_key=data.get("process", "")).first()
-        if entry is None:
-            context["error"] = _(
-                "There is no automatic agenda for this process; an administrator sets one first."
-            )
+        schedule = actions.agenda_schedule(data.get("process", ""))
+        if schedule is None:
+            context["error"] = actions.NO_AGENDA
         else:
-            schedule = entry.schedule
             context["agenda"] = True
     else:
         schedule = form.to_schedule()

@@ -11,10 +11,10 @@ from django.urls import reverse
 from nightshift.inbox import actions
 from nightshift.inbox.choices import AuthMethod, Security, TokenSource
 from nightshift.inbox.models import Mailbox
-from nightshift.inbox.processes import DEFAULT_SCHEDULE, SyncMailboxes
+from nightshift.inbox.processes import SyncMailboxes
 from nightshift.processes.base import ParameterError
 from nightshift.processes.registry import get_process
-from nightshift.runs.models import AgendaEntry
+from nightshift.runs.actions import agenda_schedule
 
 SECRET = "s3cr3t-app-token"
 FIELDS = {
@@ -164,7 +164,8 @@ def test_the_admin_keeps_the_secret_when_left_empty(admin_client, mailbox):
 
 def test_the_process_is_registered_and_on_the_agenda_every_five_minutes(db):
     assert get_process("inbox.sync_mailboxes") is SyncMailboxes
-    assert AgendaEntry.objects.get(process_key=SyncMailboxes.key).schedule == DEFAULT_SCHEDULE
+    schedule = agenda_schedule(SyncMailboxes.key)
+    assert (schedule["mode"], schedule["every"], schedule["unit"]) == ("repeat", 5, "minutes")
 
 
 def test_unknown_mailboxes_in_the_criteria_are_refused(mailbox):

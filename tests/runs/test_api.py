@@ -437,9 +437,15 @@ def test_the_agenda_is_set_listed_and_removed(call, administrator, operator, tag
     assert response.status_code == 200
     assert (response.json()["process"], response.json()["updated_by"]) == (tag_process.key, "ada")
     listed = call(operator, "get", "/agenda").json()
-    # Other processes may carry a default agenda entry (set by their app's migration).
-    ours = [entry["schedule"]["mode"] for entry in listed if entry["process"] == tag_process.key]
-    assert ours == ["advanced"]
+    ours = [
+        (entry["schedule"]["mode"], entry["source"])
+        for entry in listed
+        if entry["process"] == tag_process.key
+    ]
+    assert ours == [("advanced", "set")]
+    # Processes with a cadence of their own are listed with it as their default.
+    inbox = next(entry for entry in listed if entry["process"] == "inbox.sync_mailboxes")
+    assert (inbox["source"], inbox["updated_by"]) == ("default", None)
     assert call(administrator, "delete", path).status_code == 204
     assert not AgendaEntry.objects.filter(process_key=tag_process.key).exists()
     missing = call(administrator, "delete", path)

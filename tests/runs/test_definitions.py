@@ -212,6 +212,25 @@ def test_a_definition_following_the_agenda_fires_on_the_agenda_schedule(
     assert task.schedule["repeat"]["weekly"]["weekdays"] == ["MO", "TH"]
 
 
+def test_a_process_default_agenda_applies_until_an_administrator_sets_an_entry(
+    define, operator, administrator, monkeypatch
+):
+    hourly = {"mode": "repeat", "every": 1, "unit": "hours", "start": {"at": "2026-01-05T03:00"}}
+    monkeypatch.setattr(TagContacts, "default_agenda", hourly)
+    assert actions.agenda_schedule(TagContacts.key) == hourly
+    definition = define(follow_agenda=True, schedule={})
+    task = actions.submit_definition(user=operator, unified_code=definition.unified_code)
+    assert (task.schedule["every"], task.schedule["unit"]) == (1, "hours")
+
+    actions.set_agenda(user=administrator, process_key=TagContacts.key, schedule=WEEKLY)
+    assert actions.agenda_schedule(TagContacts.key)["repeat"]["weekly"]["weekdays"] == [
+        "MO",
+        "TH",
+    ]
+    actions.set_agenda(user=administrator, process_key=TagContacts.key, schedule=None)
+    assert actions.agenda_schedule(TagContacts.key) == hourly
+
+
 def test_only_scheduler_controllers_set_the_agenda(operator, tag_process):
     with pytest.raises(PermissionDenied):
         actions.set_agenda(user=operator, process_key=TagContacts.key, schedule=WEEKLY)

@@ -339,6 +339,13 @@ def test_agenda_lists_every_process_and_only_administrators_may_edit(
     html = signed_in(client, operator).get(reverse("runs:scheduler")).content.decode()
     assert f'data-process="{TagContacts.key}"' in html
     assert f'data-process="{LeaveShortTermDeactivation.key}"' in html
+    # A process's own cadence shows, marked as its default, until an administrator sets one.
+    inbox = html[html.index('data-process="inbox.sync_mailboxes"') :].split("</tr>")[0]
+    assert "data-default" in inbox
+    assert (
+        "data-default"
+        not in html[html.index(f'data-process="{TagContacts.key}"') :].split("</tr>")[0]
+    )
     assert reverse("runs:agenda") not in html
     edit = f"{reverse('runs:agenda')}?process={TagContacts.key}"
     assert client.get(edit).status_code == 403
