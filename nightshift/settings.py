@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "nightshift.processes",
     "nightshift.runs",
     "nightshift.mail",
+    "nightshift.alerts",
     "nightshift.api",
     "nightshift.web",
 ]
@@ -83,6 +84,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "nightshift.core.middleware.ActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After authentication and messages: refuses everything but the notifications page to a
+    # user with open blocking notifications.
+    "nightshift.alerts.blocking.BlockingNotificationsMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
