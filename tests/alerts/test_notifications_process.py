@@ -106,9 +106,7 @@ def test_an_event_reminder_notifies_its_owner_with_the_start_as_deadline(
     assert notification.deadline == event.starts_at
 
 
-def test_an_invoice_reminder_notifies_the_contacts_account_manager(
-    clock, make_invoice, manager
-):
+def test_an_invoice_reminder_notifies_the_contacts_account_manager(clock, make_invoice, manager):
     invoice = make_invoice(reminder_at=at(0, 10))
     make_invoice(reminder_at=at(0, 10), state=InvoiceState.SETTLED, balance=0)
     run_once(REMINDERS_ONLY)
