@@ -242,8 +242,10 @@ def test_a_batch_repeated_reports_the_records_already_notified(clock, make_actio
     process = NotificationsProcess()
     (first,) = process.process_batch(params, [key], as_of=TODAY, run_number=None)
     (again,) = process.process_batch(params, [key], as_of=TODAY, run_number=None)
-    assert first.ok and "Non-blocking notification for user" in first.message
-    assert again.ok and again.message == "already notified"
+    assert first.ok
+    assert "Non-blocking notification for user" in first.message
+    assert again.ok
+    assert again.message == "already notified"
     assert Notification.objects.count() == 1
 
 
@@ -263,7 +265,7 @@ def test_a_record_no_longer_due_gets_an_error_outcome(clock, make_action):
 
 
 def test_a_run_on_the_engine_notifies_every_source_in_batches(
-    clock, run_process, make_task, make_action, make_opportunity, make_event, make_invoice
+    clock, run_process, *, make_task, make_action, make_opportunity, make_event, make_invoice
 ):
     make_task(reminder_at=at(0, 15), due_at=at(4))
     make_task(due_at=at(-3))
