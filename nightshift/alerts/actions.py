@@ -150,8 +150,10 @@ def send_parc_summaries(*, run_number: int) -> dict[str, int]:
     3. Record the outcome (sent, or failed with the reason). A crash between 1 and 3 leaves the
        summary "sending": it is never sent again automatically, and an operator sees it.
     """
-    from nightshift.runs.models import LogEntry
+    from nightshift.runs.models import LogEntry, ProcessRun
 
+    # The run's log gets a line per summary (a run removed meanwhile gets none).
+    logged = ProcessRun.objects.filter(pk=run_number).exists()
     counts = {SummaryState.SENT: 0, SummaryState.FAILED: 0}
     pending = ParcSummary.objects.filter(run_number=run_number, state=SummaryState.PENDING)
     for summary in pending.select_related("account_manager").order_by("pk"):
@@ -178,6 +180,8 @@ def send_parc_summaries(*, run_number: int) -> dict[str, int]:
             sent_at=timezone.now() if state == SummaryState.SENT else None,
         )
         counts[state] += 1
+        if not logged:
+            continue
         LogEntry.objects.create(
             run_id=run_number,
             source=LogEntry.Source.RUN,
