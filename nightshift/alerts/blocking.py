@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -60,15 +61,15 @@ class Blocking:
     deadline: datetime.datetime
 
 
-def open_blocking(user_id: int) -> list[Blocking]:
-    """The user's open blocking notifications, earliest deadline first (one query)."""
-    rows = (
-        Notification.objects.filter(
-            user_id=user_id, state=NotificationState.OPEN, kind=NotificationKind.BLOCKING
-        )
-        .order_by("deadline", "pk")
-        .values_list("pk", "title", "deadline")
+def open_blocking(user_id: int | None = None, *, owner: Q | None = None) -> list[Blocking]:
+    """The open blocking notifications of user ``user_id`` (or of the user ``owner`` selects),
+    earliest deadline first: one query."""
+    rows = Notification.objects.filter(
+        owner if owner is not None else Q(user_id=user_id),
+        state=NotificationState.OPEN,
+        kind=NotificationKind.BLOCKING,
     )
+    rows = rows.order_by("deadline", "pk").values_list("pk", "title", "deadline")
     return [Blocking(*row) for row in rows]
 
 
@@ -113,23 +114,26 @@ def _reachable(request: HttpRequest) -> bool:
     return _is_api(request) and match.url_name in REACHABLE_API_NAMES
 
 
-def _api_user_id(request: HttpRequest) -> int | None:
-    """The user of the request's API token, read without marking the token used: the API's
-    own authentication still runs, and still refuses a bad token with 401."""
+def _token_owner(request: HttpRequest) -> Q | None:
+    """Selects the user of the request's API token when it is usable (active user, token
+    neither revoked nor expired), as a condition on the notification's user: the token and the
+    notifications are read in one query, without marking the token used. The API's own
+    authentication still runs after this, and still refuses a bad token with 401."""
     header = request.headers.get("Authorization", "")
     scheme, _sep, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         return None
-    from nightshift.api.models import ApiToken, ApiTokenStatus
+    from nightshift.api.models import ApiToken
 
-    token = (
-        ApiToken.objects.select_related("user")
-        .filter(secret_hash=ApiToken.hash_secret(secret.strip()))
-        .first()
+    # One Q in one filter() call: every condition applies to the same token row.
+    return Q(
+        user__is_active=True,
+        user__api_tokens__secret_hash=ApiToken.hash_secret(secret.strip()),
+        user__api_tokens__revoked_at__isnull=True,
+    ) & (
+        Q(user__api_tokens__expires_at__isnull=True)
+        | Q(user__api_tokens__expires_at__gt=timezone.now())
     )
-    if token is None or token.status_at(timezone.now()) != ApiTokenStatus.ACTIVE:
-        return None
-    return token.user_id if token.user.is_active else None
 
 
 def _signed_in_at(request: HttpRequest) -> datetime.datetime | None:
@@ -154,14 +158,15 @@ class BlockingNotificationsMiddleware:
         if _reachable(request):
             return None
         user = getattr(request, "user", None)
-        user_id = user.pk if user is not None and user.is_authenticated else None
-        from_session = user_id is not None
-        if user_id is None and _is_api(request):
-            user_id = _api_user_id(request)
-        blocking = open_blocking(user_id) if user_id is not None else []
+        if user is not None and user.is_authenticated:
+            blocking = open_blocking(user.pk)
+        elif _is_api(request) and (owner := _token_owner(request)) is not None:
+            blocking = open_blocking(owner=owner)
+        else:
+            return None
         if not blocking:
             return None
-        return self._refuse(request, blocking, from_session=from_session)
+        return self._refuse(request, blocking, from_session=bool(user and user.is_authenticated))
 
     def _refuse(
         self, request: HttpRequest, blocking: list[Blocking], *, from_session: bool

@@ -360,7 +360,7 @@ def test_administrator_sets_and_removes_the_agenda_of_a_process(as_admin, tag_pr
     html = as_admin.get(f"{reverse('runs:agenda')}?process={TagContacts.key}").content.decode()
     assert re.search(r'value="MO"[^>]*checked', html)
     as_admin.post(reverse("runs:agenda"), {"process": TagContacts.key, "remove": "1"})
-    assert not AgendaEntry.objects.exists()
+    assert not AgendaEntry.objects.filter(process_key=TagContacts.key).exists()
 
 
 def test_agenda_with_a_bad_schedule_shows_the_error_in_the_schedule_section(as_admin, tag_process):
@@ -370,7 +370,7 @@ def test_agenda_with_a_bad_schedule_shows_the_error_in_the_schedule_section(as_a
     assert response.status_code == 200
     (error,) = section_errors(response.content.decode(), "schedule")
     assert "weekdays" in error
-    assert not AgendaEntry.objects.exists()
+    assert not AgendaEntry.objects.filter(process_key=TagContacts.key).exists()
 
 
 def test_operator_may_not_set_the_agenda(as_operator, tag_process):
