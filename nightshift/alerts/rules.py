@@ -10,6 +10,7 @@ sources, and a run resumed after a crash carries on above its cursor.
 from __future__ import annotations
 
 import datetime
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,9 +72,19 @@ def _when(value: datetime.datetime | datetime.date | None) -> str:
     return formats.date_format(value, "SHORT_DATE_FORMAT")
 
 
-def _admin_link(model, pk: int) -> str:
+_PK_MARK = 987654321  # stands for the primary key in a reversed URL
+
+
+@functools.cache
+def _admin_link_pattern(model) -> str:
     opts = model._meta
-    return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[pk])
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[_PK_MARK])
+    return url.replace(str(_PK_MARK), "{pk}")
+
+
+def _admin_link(model, pk: int) -> str:
+    # Reversed once per model: reverse() per notification cost a third of a batch's time.
+    return _admin_link_pattern(model).format(pk=pk)
 
 
 def _key_expression(record: str, rule: str) -> Concat:
