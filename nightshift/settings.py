@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "nightshift.mail",
     "nightshift.inbox",
     "nightshift.erp",
+    "nightshift.alerts",
     "nightshift.api",
     "nightshift.web",
 ]
@@ -85,6 +86,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "nightshift.core.middleware.ActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After authentication and messages: refuses everything but the notifications page to a
+    # user with open blocking notifications.
+    "nightshift.alerts.blocking.BlockingNotificationsMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

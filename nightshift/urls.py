@@ -11,6 +11,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("account/tokens/", include(token_urlpatterns)),
+    path("notifications/", include("nightshift.alerts.urls")),
     path("", include("nightshift.runs.urls")),
     path("", include("nightshift.inbox.urls")),
     path("erp/", include("nightshift.erp.urls")),

@@ -8,6 +8,7 @@ from django.urls import path
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
 
+from nightshift.alerts import api as alerts_api
 from nightshift.api import crm, organization, views
 from nightshift.api.auth import API_AUTH, act_as_caller, unauthorized
 from nightshift.processes import api as processes_api
@@ -40,6 +41,7 @@ api.add_router("", organization.router)
 api.add_router("", crm.router)
 api.add_router("", processes_api.router)
 api.add_router("", runs_api.router)
+api.add_router("", alerts_api.router)
 
 # Included by the project under /account/tokens/.
 token_urlpatterns = [

@@ -3,6 +3,7 @@ health check. Each domain's pages live in its app."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from django.apps import apps
@@ -14,6 +15,8 @@ from django.db import connection
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
 from django.urls import NoReverseMatch, reverse
 
 from nightshift.web.areas import get_area
@@ -73,9 +76,28 @@ def record_counts(user: AbstractBaseUser | AnonymousUser) -> list[AppRecordCount
     return result
 
 
+@functools.cache
+def dashboard_panels() -> tuple[str, ...]:
+    """The ``<app label>/dashboard_panel.html`` templates of the installed apps, in app order:
+    an app adds a panel to the dashboard by shipping one, without touching this app."""
+    panels = []
+    for config in apps.get_app_configs():
+        name = f"{config.label}/dashboard_panel.html"
+        try:
+            get_template(name)
+        except TemplateDoesNotExist:
+            continue
+        panels.append(name)
+    return tuple(panels)
+
+
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/dashboard.html", {"apps": record_counts(request.user)})
+    return render(
+        request,
+        "web/dashboard.html",
+        {"apps": record_counts(request.user), "panels": dashboard_panels()},
+    )
 
 
 @login_required
