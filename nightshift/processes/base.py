@@ -75,6 +75,16 @@ class Process:
     Parameters: ClassVar[type[pydantic.BaseModel]]
     # The model whose rows ``candidates`` selects; the engine uses it to show and link records.
     model: ClassVar[type[Model] | None] = None
+    # Submitting a definition of this process asks for the user's password again (the
+    # definition screens show a password field on Submit; the API and CLI take one).
+    requires_password: ClassVar[bool] = False
+
+    @classmethod
+    def authorize_submission(cls, *, user: Any, password: str | None) -> None:
+        """Refuse (``PermissionDenied`` or ``ValidationError`` on ``password``) a user who may
+        operate runs but not submit this process. Called before the submission's transaction,
+        so that what it records (a refused password) stays. The default accepts everyone."""
+        return
 
     @classmethod
     def parameter_schema(cls) -> dict[str, Any]:
