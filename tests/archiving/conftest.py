@@ -197,3 +197,43 @@ def execute(task: ScheduledTask, *, batch_size: int = 2) -> ProcessRun:
     engine.execute(run.pk, worker_id="test-worker", batch_size=batch_size)
     run.refresh_from_db()
     return run
+
+
+API = "/api/v1"
+
+
+@pytest.fixture
+def call(client):
+    """``call(user, "get", "/archives", body)``: the API as ``user``, one token per user."""
+    import json
+
+    from nightshift.api.actions import create_token
+
+    secrets: dict[int, str] = {}
+
+    def request(user, method: str, path: str, body=None):
+        if user.pk not in secrets:
+            secrets[user.pk] = create_token(user=user, name="tests")[1]
+        kwargs = {"headers": {"Authorization": f"Bearer {secrets[user.pk]}"}}
+        if body is not None:
+            kwargs.update(data=json.dumps(body), content_type="application/json")
+        return getattr(client, method)(f"{API}{path}", **kwargs)
+
+    return request
+
+
+@pytest.fixture
+def archived(make_event, archive_run):
+    """Three old purchases archived (two chunks), and a live spend request referring to one
+    of them, now read-only."""
+
+    def make():
+        purchases = [make_event("purchase") for _ in range(3)]
+        spend = make_event("spend_request", created_at=timezone.now(), related_event=purchases[0])
+        run = archive_run("purchase_events", batch_size=2)
+        from nightshift.archiving.models import Archive
+
+        spend.refresh_from_db()
+        return Archive.objects.get(run_number=run.pk), purchases, spend
+
+    return make
