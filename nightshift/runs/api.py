@@ -465,7 +465,8 @@ def _password(request: HttpRequest) -> str | None:
     try:
         return SubmitIn.model_validate_json(request.body).password
     except ValueError:
-        raise ValidationError({"password": _('The body must be JSON: {"password": "..."}.')})
+        message = _('The body must be JSON: {"password": "..."}.')
+        raise ValidationError({"password": message}) from None
 
 
 @router.post(
