@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.utils.translation import gettext as _
 
+import nightshift.archiving.entities  # noqa: F401 — registered before the admin is wrapped
 from nightshift.archiving.models import Archive, ArchiveAuditEntry, ArchivingPolicy
 from nightshift.archiving.references import read_only_q
 from nightshift.archiving.registry import all_entities

@@ -57,7 +57,7 @@ def make_event(world):
         created_at = created_at or cutoff() - OLD
         event = crm.CustomerEvent.objects.create(
             kind=kind,
-            reference=f"{kind[:3].upper()}-{n}",
+            reference=fields.pop("reference", f"{kind[:3].upper()}-{n}"),
             contact=world["contact"],
             occurred_at=created_at,
             amount=Decimal("12.50") if kind in ("purchase", "spend_request") else None,
