@@ -10,7 +10,6 @@ import zipfile
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.forms.models import model_to_dict
 
 from nightshift.archiving import actions
 from nightshift.archiving.choices import ArchiveState, AuditAction
@@ -111,7 +110,7 @@ def test_delete_removes_the_chunks_and_keeps_the_record(archived, archivist):
 
 
 @pytest.mark.parametrize(
-    "entity,maker",
+    ("entity", "maker"),
     [
         ("purchase_events", "make_event"),
         ("provisioning_requests", "make_provisioning"),
@@ -156,7 +155,7 @@ def test_restore_relinks_references_and_lifts_the_read_only_mark(archived, archi
 def test_a_reference_reused_meanwhile_is_a_conflict_reported_per_row(
     archived, archivist, make_event
 ):
-    archive, purchases, spend = archived()
+    archive, purchases, _spend = archived()
     taken = make_event("purchase", reference=purchases[1].reference)
     restored = actions.restore_archive(user=archivist, archive_id=archive.pk, password=PASSWORD)
     assert restored.state == ArchiveState.PARTLY_RESTORED
