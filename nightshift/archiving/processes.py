@@ -82,6 +82,14 @@ class ArchiveData(Process):
 
         confirm(user=user, password=password, permission=ARCHIVE, what=_("submit an archive run"))
 
+    @classmethod
+    def run_summary(cls, run: Any) -> dict[str, Any]:
+        archive = Archive.objects.filter(run_number=run.pk).first()
+        return {
+            "archive_id": archive.pk if archive else None,
+            "archived": archive.rows if archive else {},
+        }
+
     def candidates(self, params: dict[str, Any], *, as_of: datetime.date) -> QuerySet:
         entity = get_entity(params["entity"])
         return archiver.candidates(entity, archiver.cutoff_for(params["months"], as_of))

@@ -118,6 +118,12 @@ class Process:
         Raise ``ParameterError`` naming the fields; the default accepts everything."""
         return
 
+    @classmethod
+    def run_summary(cls, run: Any) -> dict[str, Any]:
+        """What this process adds to a run's summary (an archive run: what it archived and
+        where). The default adds nothing."""
+        return {}
+
     def candidates(self, params: dict[str, Any], *, as_of: datetime.date) -> QuerySet:
         """The records a run executed on ``as_of`` would process, as one queryset ordered by
         primary key. The engine iterates its primary keys in chunks; it must not be evaluated
