@@ -82,10 +82,7 @@ def archive_list(request: HttpRequest) -> HttpResponse:
 
 
 def _refused(request: HttpRequest, verb: str, error: Exception) -> HttpResponse:
-    if isinstance(error, ValidationError):
-        reason = " ".join(error.messages)
-    else:
-        reason = str(error)
+    reason = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
     messages.error(
         request, _("The archive was not %(verb)s: %(reason)s") % {"verb": verb, "reason": reason}
     )
