@@ -81,11 +81,9 @@ def archive_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _refused(request: HttpRequest, verb: str, error: Exception) -> HttpResponse:
+def _refused(request: HttpRequest, message: str, error: Exception) -> HttpResponse:
     reason = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
-    messages.error(
-        request, _("The archive was not %(verb)s: %(reason)s") % {"verb": verb, "reason": reason}
-    )
+    messages.error(request, message % {"reason": reason})
     return redirect("archiving:archives")
 
 
@@ -99,7 +97,7 @@ def archive_download(request: HttpRequest, pk: int) -> HttpResponse:
     except ObjectDoesNotExist as exc:
         raise Http404(str(exc)) from None
     except (ValidationError, PermissionDenied) as exc:
-        return _refused(request, _("downloaded"), exc)
+        return _refused(request, _("The archive was not downloaded: %(reason)s"), exc)
     response = StreamingHttpResponse(stream, content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="archive-{archive.pk}.zip"'
     return response
@@ -115,7 +113,7 @@ def archive_delete(request: HttpRequest, pk: int) -> HttpResponse:
     except ObjectDoesNotExist as exc:
         raise Http404(str(exc)) from None
     except (ValidationError, PermissionDenied) as exc:
-        return _refused(request, _("deleted"), exc)
+        return _refused(request, _("The archive was not deleted: %(reason)s"), exc)
     messages.success(request, _("Archive #%(id)s was deleted.") % {"id": archive.pk})
     return redirect("archiving:archives")
 
@@ -130,7 +128,7 @@ def archive_restore(request: HttpRequest, pk: int) -> HttpResponse:
     except ObjectDoesNotExist as exc:
         raise Http404(str(exc)) from None
     except (ValidationError, PermissionDenied) as exc:
-        return _refused(request, _("restored"), exc)
+        return _refused(request, _("The archive was not restored: %(reason)s"), exc)
     if archive.restore_report:
         messages.warning(
             request,

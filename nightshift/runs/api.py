@@ -460,7 +460,7 @@ class SubmitIn(Schema):
 def _password(request: HttpRequest) -> str | None:
     """The optional ``password`` of a JSON body (an empty body is no password): read by hand
     because Ninja refuses an empty body for a declared body parameter."""
-    if not request.body:
+    if request.content_type != "application/json" or not request.body.strip():
         return None
     try:
         return SubmitIn.model_validate_json(request.body).password

@@ -496,6 +496,10 @@ def definition_submit(request: HttpRequest, code: str) -> HttpResponse:
     except ObjectDoesNotExist as exc:
         raise Http404(str(exc)) from None
     except PermissionDenied as exc:
+        # Refused by the process (a permission of its own, too many wrong passwords): said on
+        # the page. Refused the right to operate runs at all: a plain 403, as everywhere.
+        if not request.user.has_perm(actions.OPERATE):
+            raise
         messages.error(
             request, _("The run definition was not submitted: %(reason)s") % {"reason": exc}
         )
