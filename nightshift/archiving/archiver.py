@@ -25,7 +25,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from nightshift.archiving import codec
+from nightshift.archiving import codec, sql
 from nightshift.archiving.models import Archive, ArchiveChunk, ArchivingPolicy
 from nightshift.archiving.references import archive_writes
 from nightshift.archiving.registry import Entity
@@ -68,9 +68,23 @@ def _undeclared_relations(entity: Entity) -> list[models.ForeignObjectRel]:
     ]
 
 
-def _rows(queryset: models.QuerySet) -> list[tuple]:
-    names = [field.attname for field in codec.columns(queryset.model)]
-    return list(queryset.order_by("pk").values_list(*names))
+def _section(model: type[models.Model], attname: str, ids: list[int]) -> codec.ReadSection:
+    """The rows of ``model`` whose ``attname`` is one of ``ids``, as a chunk section."""
+    fields = codec.columns(model)
+    section = codec.ReadSection(
+        model=model._meta.label_lower,
+        table=model._meta.db_table,
+        fields=[field.attname for field in fields],
+        types=[field.get_internal_type() for field in fields],
+        rows=[],
+    )
+    if sql.supported():
+        section.lines = sql.json_rows(model, attname, ids)
+    else:
+        names = section.fields
+        rows = model._base_manager.filter(sql.any_of(model, attname, ids)).order_by("pk")
+        section.rows = list(rows.values_list(*names))
+    return section
 
 
 def open_archive(
@@ -102,29 +116,37 @@ def archive_batch(archive: Archive, entity: Entity, ids: list[int]) -> list[int]
     """Archive the parents ``ids`` (those still candidates) with their children; return the
     ids archived. See the module docstring for the order of the steps."""
     parent = entity.model_class
-    # The rows may have changed since they were selected: only those still candidates go.
-    parents = _rows(candidates(entity, archive.cutoff).filter(pk__in=ids))
-    pk_index = [f.attname for f in codec.columns(parent)].index(parent._meta.pk.attname)
-    archived = [row[pk_index] for row in parents]
+    pk = parent._meta.pk.attname
+    # Only the rows still candidates go (they may have changed since they were selected); they
+    # are locked until the batch commits, so the copy is the row that is deleted.
+    archived = list(
+        candidates(entity, archive.cutoff)
+        .filter(sql.any_of(parent, pk, ids))
+        .select_for_update()
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     if not archived:
         return []
     for relation in _undeclared_relations(entity):
-        lookup = {f"{relation.field.name}__in": archived}
-        if relation.related_model._base_manager.filter(**lookup).exists():
+        related = relation.related_model
+        if related._base_manager.filter(
+            sql.any_of(related, relation.field.attname, archived)
+        ).exists():
             raise RuntimeError(
                 _(
                     "%(model)s rows refer to the %(entity)s being archived, and %(model)s is "
                     "neither archived with them nor kept as a reference; register it on the "
                     "entity."
                 )
-                % {"model": relation.related_model._meta.label, "entity": entity.key}
+                % {"model": related._meta.label, "entity": entity.key}
             )
-    sections = [codec.Section(parent, parents)]
+    sections = [_section(parent, pk, archived)]
     for child in entity.children:
-        children = child.model_class._base_manager.filter(**{f"{child.fk}__in": archived})
-        sections.append(codec.Section(child.model_class, _rows(children)))
+        model = child.model_class
+        sections.append(_section(model, model._meta.get_field(child.fk).attname, archived))
     sequence = archive.chunk_count + 1
-    encoded = codec.encode(
+    encoded = codec.encode_sections(
         {"entity": entity.key, "archive": archive.pk, "sequence": sequence}, sections
     )
     chunk = ArchiveChunk.objects.create(
@@ -148,13 +170,15 @@ def archive_batch(archive: Archive, entity: Entity, ids: list[int]) -> list[int]
             archived_id, archive_field = referrer.columns
             model = referrer.model_class
             fk = model._meta.get_field(referrer.fk)
-            live = model._base_manager.filter(**{f"{fk.attname}__in": archived})
+            live = model._base_manager.filter(sql.any_of(model, fk.attname, archived))
             if model is parent:
-                live = live.exclude(pk__in=archived)
+                live = live.exclude(sql.any_of(model, pk, archived))
             live.update(**{archived_id: F(fk.attname), archive_field: archive.pk, fk.attname: None})
     for child in entity.children:
-        _delete(child.model_class._base_manager.filter(**{f"{child.fk}__in": archived}))
-    _delete(parent._base_manager.filter(pk__in=archived))
+        model = child.model_class
+        fk = model._meta.get_field(child.fk).attname
+        _delete(model._base_manager.filter(sql.any_of(model, fk, archived)))
+    _delete(parent._base_manager.filter(sql.any_of(parent, pk, archived)))
 
     rows = dict(archive.rows)
     for label, count in encoded.rows.items():

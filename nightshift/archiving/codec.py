@@ -72,6 +72,13 @@ class ReadSection:
     fields: list[str]
     types: list[str]
     rows: list[list[Any]]
+    # The rows already as JSON text, one per row (the database serialised them), in which
+    # case ``rows`` is not used.
+    lines: list[str] | None = None
+
+    @property
+    def count(self) -> int:
+        return len(self.lines) if self.lines is not None else len(self.rows)
 
 
 @dataclass(frozen=True)
@@ -108,7 +115,7 @@ def encode_sections(header: dict[str, Any], sections: list[ReadSection]) -> Enco
     lines = [_encode({"format": FORMAT, "schema_version": SCHEMA_VERSION, **header})]
     counts: dict[str, int] = {}
     for section in sections:
-        counts[section.model] = len(section.rows)
+        counts[section.model] = section.count
         lines.append(
             _encode(
                 {
@@ -116,11 +123,11 @@ def encode_sections(header: dict[str, Any], sections: list[ReadSection]) -> Enco
                     "table": section.table,
                     "fields": section.fields,
                     "types": section.types,
-                    "rows": len(section.rows),
+                    "rows": section.count,
                 }
             )
         )
-        lines.extend(map(_encode, section.rows))
+        lines.extend(section.lines if section.lines is not None else map(_encode, section.rows))
     raw = ("\n".join(lines) + "\n").encode("utf-8")
     return Encoded(
         data=zstandard.ZstdCompressor(level=LEVEL).compress(raw),
