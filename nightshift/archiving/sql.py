@@ -29,7 +29,8 @@ def _column(model: type[models.Model], attname: str) -> str:
 
 def _ids_sql(column: str, ids: Sequence[int]) -> tuple[str, list]:
     if connection.vendor == "postgresql":
-        return f"{column} = ANY(%s)", [list(ids)]
+        # An array literal built once: the driver would otherwise adapt every element.
+        return f"{column} = ANY(%s::bigint[])", ["{" + ",".join(map(str, ids)) + "}"]
     sql = f"{column} IN (SELECT value FROM json_each(%s))"  # noqa: S608 — a quoted column
     return sql, [json.dumps(list(ids))]
 
