@@ -4,7 +4,10 @@ live records that refer to archived data."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from django.contrib import admin, messages
+from django.contrib.admin.options import ActionLocation
 from django.utils.translation import gettext as _
 
 import nightshift.archiving.entities  # noqa: F401 — registered before the admin is wrapped
@@ -74,15 +77,14 @@ class ReadOnlyReferenceAdmin:
             self.message_user(request, _read_only_message(obj), messages.WARNING)
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
+    def get_actions(self, request, action_location=ActionLocation.CHANGE_LIST):
+        # Actions run from the list and from a record's page (Django 6) alike.
+        actions = super().get_actions(request, action_location=action_location)
         return {
-            name: (
-                (func, name, description)
-                if name == "delete_selected"
-                else (_guarded(func), name, description)
-            )
-            for name, (func, name, description) in actions.items()
+            name: action
+            if name == "delete_selected"
+            else dataclasses.replace(action, func=_guarded(action.func))
+            for name, action in actions.items()
         }
 
 
