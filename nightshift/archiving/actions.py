@@ -158,6 +158,7 @@ def create_archive_definition(
 
 
 def get_archive(archive_id: int) -> Archive:
+    Archive.settle()
     archive = Archive.objects.select_related("created_by").filter(pk=archive_id).first()
     if archive is None:
         raise ObjectDoesNotExist(_("There is no archive #%(id)s.") % {"id": archive_id})

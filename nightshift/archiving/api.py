@@ -98,6 +98,7 @@ def archives():
 @paginate(Pagination)
 def list_archives(request: HttpRequest, filters: Query[ArchiveFilter]):
     require_view_permission(request, Archive)
+    Archive.settle()
     return filters.filter(archives()).order_by("-created_at", "-pk")
 
 

@@ -100,6 +100,20 @@ class Archive(models.Model):
     def __str__(self) -> str:
         return f"#{self.pk} {self.entity}"
 
+    @classmethod
+    def settle(cls) -> int:
+        """Mark *incomplete* the archives still *in progress* whose run ended without
+        completing (failed or stopped): their chunks are kept, and can be downloaded, restored
+        or deleted. One UPDATE; called before archives are listed or acted on."""
+        from nightshift.runs.models import ProcessRun, RunState
+
+        active = ProcessRun.objects.filter(state__in=RunState.active()).values("pk")
+        return (
+            cls.objects.filter(state=ArchiveState.IN_PROGRESS)
+            .exclude(run_number__in=active)
+            .update(state=ArchiveState.INCOMPLETE, ended_at=timezone.now())
+        )
+
     @property
     def is_deleted(self) -> bool:
         return self.state == ArchiveState.DELETED

@@ -61,6 +61,7 @@ class ArchiveFilterForm(forms.Form):
 @permission_required("archiving.view_archive", raise_exception=True)
 @require_GET
 def archive_list(request: HttpRequest) -> HttpResponse:
+    Archive.settle()
     form = ArchiveFilterForm(request.GET)
     archives = form.filter(Archive.objects.select_related("created_by")).order_by(
         "-created_at", "-pk"

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import pytest
 
-from nightshift.archiving import archiver, codec
-from nightshift.archiving.models import ArchiveChunk
+from nightshift.archiving import actions, archiver, codec
+from nightshift.archiving.choices import ArchiveState
+from nightshift.archiving.models import Archive, ArchiveChunk
 from nightshift.archiving.processes import ArchiveData
 from nightshift.crm.models import AwardedEvent, CustomerEvent, SpendRewardTransaction
 from tests.archiving._invariants import assert_nothing_lost_nothing_twice, snapshot_ids
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +56,7 @@ def test_an_exception_mid_chunk_rolls_the_chunk_back(five_old_purchases, archive
 
 
 def test_an_exception_between_chunks_keeps_the_chunks_committed(
-    five_old_purchases, archive_run, monkeypatch
+    five_old_purchases, archive_run, monkeypatch, archivist
 ):
     monkeypatch.setattr(ArchiveData, "next_keys", failing_on_call(ArchiveData.next_keys, 3))
     run = archive_run(batch_size=2)
@@ -62,6 +64,11 @@ def test_an_exception_between_chunks_keeps_the_chunks_committed(
     assert ArchiveChunk.objects.count() == 2
     assert_nothing_lost_nothing_twice(five_old_purchases)
     assert CustomerEvent.objects.count() == 1
+    # The failed run's archive is incomplete: what it holds can be restored.
+    archive = actions.get_archive(Archive.objects.get(run_number=run.pk).pk)
+    assert archive.state == ArchiveState.INCOMPLETE
+    actions.restore_archive(user=archivist, archive_id=archive.pk, password=PASSWORD)
+    assert CustomerEvent.objects.count() == 5
     monkeypatch.undo()
     archive_run(batch_size=2)
     assert_nothing_lost_nothing_twice(five_old_purchases)

@@ -64,6 +64,7 @@ class Command(BaseCommand):
     def _list(self, user, options: dict[str, Any]) -> None:
         if not user.has_perm("archiving.view_archive"):
             raise CommandError("You may not view archives (permission archiving.view_archive).")
+        Archive.settle()
         archives = Archive.objects.select_related("created_by")
         if options["entity"]:
             archives = archives.filter(entity=options["entity"])
