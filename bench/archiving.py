@@ -82,6 +82,11 @@ def load(counts: dict[str, int]) -> int:
         next_id += count
         ids = range(first, first + count)
 
+        # Every row differs (its own instant, amount, points), as real events do: repeated
+        # values would flatter the compression.
+        def at(pk: int) -> dt.datetime:
+            return old - dt.timedelta(seconds=pk * 7, microseconds=pk * 7919 % 1_000_000)
+
         def events(ids=ids, kind=kind):
             for pk in ids:
                 yield (
@@ -89,23 +94,23 @@ def load(counts: dict[str, int]) -> int:
                     kind,
                     f"{kind[:2].upper()}-{pk:09d}",
                     contact.pk,
-                    old,
-                    "19.90",
+                    at(pk),
+                    f"{pk * 7919 % 50000 / 100 + 1:.2f}",
                     "EUR",
                     f"INV-{pk // 7:08d}",
-                    f"Purchase of item {pk % 500} at store {pk % 37}",
-                    old,
-                    old,
+                    f"Purchase of item {pk * 31 % 5003} at store {pk % 37}",
+                    at(pk),
+                    at(pk),
                 )
 
         def awarded(ids=ids):
             for pk in ids:
                 for n in (1, 2):
-                    yield (pk, participant.pk, f"{n}.50", old, old, old)
+                    yield (pk, participant.pk, f"{pk * n % 997 / 10:.2f}", at(pk), at(pk), at(pk))
 
         def spent(ids=ids):
             for pk in ids:
-                yield (pk, participant.pk, "3.00", old, old, old)
+                yield (pk, participant.pk, f"{pk % 89 + 1}.00", at(pk), at(pk), at(pk))
 
         with transaction.atomic():
             rows += insert(
