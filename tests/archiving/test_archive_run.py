@@ -182,3 +182,33 @@ def test_an_unknown_entity_is_refused_listing_the_known_ones(archivist):
             schedule={"mode": "now"},
         )
     assert "purchase_events" in str(refused.value.message_dict["parameters.entity"])
+
+
+def test_an_administrator_lowers_the_minimum_in_the_admin(client, administrator):
+    from django.urls import reverse
+
+    from nightshift.archiving.models import ArchivingPolicy
+
+    policy = ArchivingPolicy.get()
+    client.force_login(administrator)
+    url = reverse("admin:archiving_archivingpolicy_change", args=[policy.pk])
+    response = client.post(url, {"minimum_months": 6})
+    assert response.status_code == 302
+    policy.refresh_from_db()
+    assert (policy.minimum_months, policy.changed_by) == (6, administrator)
+
+
+def test_an_archivist_cannot_lower_the_minimum(archivist):
+    from django.core.exceptions import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        set_minimum_months(user=archivist, months=6)
+
+
+def test_the_parameter_schema_offers_every_entity():
+    from nightshift.archiving.processes import ArchiveData
+
+    schema = ArchiveData.parameter_schema()
+    assert "purchase_events" in schema["properties"]["entity"]["enum"]
+    assert "process_run_logs" in schema["properties"]["entity"]["enum"]
+    assert schema["properties"]["months"]["default"] == 12
