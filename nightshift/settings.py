@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "nightshift.scheduling",
     "nightshift.processes",
     "nightshift.runs",
+    "nightshift.archiving",
     "nightshift.mail",
     "nightshift.inbox",
     "nightshift.erp",

@@ -15,5 +15,6 @@ urlpatterns = [
     path("", include("nightshift.runs.urls")),
     path("", include("nightshift.inbox.urls")),
     path("erp/", include("nightshift.erp.urls")),
+    path("", include("nightshift.archiving.urls")),
     path("", include("nightshift.web.urls")),
 ]

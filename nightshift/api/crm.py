@@ -323,6 +323,14 @@ class CustomerEventOut(Schema):
     description: str
     created_at: datetime
     updated_at: datetime
+    # Set when the related event was archived: this event is then read-only.
+    archived_related_event: int | None
+    archived_related_event_archive: int | None
+    read_only: bool
+
+    @staticmethod
+    def resolve_read_only(event: CustomerEvent) -> bool:
+        return event.is_archive_read_only
 
 
 class CustomerEventFilter(FilterSchema):

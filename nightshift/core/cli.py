@@ -40,6 +40,31 @@ def add_json_option(parser: CommandParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON")
 
 
+def add_password_option(parser: CommandParser) -> None:
+    """``--password-stdin``: the acting user's password, asked again, read from standard
+    input (for scripts); without it the command prompts when it needs the password."""
+    parser.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read your password from standard input instead of prompting for it",
+    )
+
+
+def read_password(options: Mapping[str, Any], *, prompt: str = "Password: ") -> str:
+    """The password from standard input (``--password-stdin``) or typed at a prompt."""
+    import getpass
+    import sys
+
+    if options.get("password_stdin"):
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise CommandError(
+            "This command needs your password again: type it at the prompt (run it in a "
+            "terminal) or pipe it with --password-stdin."
+        )
+    return getpass.getpass(prompt)
+
+
 def acting_user(username: str | None) -> AbstractBaseUser:
     """The active user named ``username``; a ``CommandError`` saying how to fix it otherwise."""
     if not username:

@@ -31,8 +31,11 @@ def role_permissions() -> dict[str, Q]:
         | Q(
             content_type__app_label="core", codename__in=["operate_runs", "view_unit", "view_team"]
         ),
-        ARCHIVISTS: Q(content_type__app_label="core", codename="archive_data")
-        | Q(content_type__app_label__in=CRM_APPS, codename__startswith="view_"),
+        # An archivist defines, submits and follows archive runs like any run, and manages
+        # the archives.
+        ARCHIVISTS: Q(content_type__app_label="core", codename__in=["archive_data", "operate_runs"])
+        | Q(content_type__app_label__in=CRM_APPS, codename__startswith="view_")
+        | Q(content_type__app_label__in=["runs", "archiving"], codename__startswith="view_"),
         ADMINISTRATORS: Q(),
     }
 

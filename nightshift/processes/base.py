@@ -81,6 +81,16 @@ class Process:
     # has them): what definitions following the agenda fire on until an administrator sets an
     # entry of their own for the process.
     default_agenda: ClassVar[dict[str, Any] | None] = None
+    # Submitting a definition of this process asks for the user's password again (the
+    # definition screens show a password field on Submit; the API and CLI take one).
+    requires_password: ClassVar[bool] = False
+
+    @classmethod
+    def authorize_submission(cls, *, user: Any, password: str | None) -> None:
+        """Refuse (``PermissionDenied`` or ``ValidationError`` on ``password``) a user who may
+        operate runs but not submit this process. Called before the submission's transaction,
+        so that what it records (a refused password) stays. The default accepts everyone."""
+        return
 
     @classmethod
     def parameter_schema(cls) -> dict[str, Any]:
@@ -113,6 +123,12 @@ class Process:
         """Rules pydantic cannot express alone (they need the database or several fields).
         Raise ``ParameterError`` naming the fields; the default accepts everything."""
         return
+
+    @classmethod
+    def run_summary(cls, run: Any) -> dict[str, Any]:
+        """What this process adds to a run's summary (an archive run: what it archived and
+        where). The default adds nothing."""
+        return {}
 
     def candidates(self, params: dict[str, Any], *, as_of: datetime.date) -> QuerySet:
         """The records a run executed on ``as_of`` would process, as one queryset ordered by

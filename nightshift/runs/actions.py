@@ -329,11 +329,24 @@ def first_firing(schedule: dict, anchor):
 
 
 def submit_definition(
-    *, user: AbstractUser, unified_code: str, version: int | None = None
+    *,
+    user: AbstractUser,
+    unified_code: str,
+    version: int | None = None,
+    password: str | None = None,
 ) -> ScheduledTask:
     """Hand a definition to the scheduler: a scheduled task whose first slot is the schedule's
-    first firing from now. Only effective definitions can be submitted."""
+    first firing from now. Only effective definitions can be submitted. A process may demand
+    more (a permission, the user's ``password``): see ``Process.authorize_submission``."""
     require(user, OPERATE)
+    process_key = (
+        RunDefinition.objects.filter(unified_code=unified_code)
+        .filter(**({"version": version} if version is not None else {"is_latest": True}))
+        .values_list("process_key", flat=True)
+        .first()
+    )
+    if process_key is not None:
+        get_process(process_key).authorize_submission(user=user, password=password)
     with acting_as(user), transaction.atomic():
         definition = (
             latest(unified_code)

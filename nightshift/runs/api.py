@@ -445,16 +445,44 @@ def delete_task(request: HttpRequest, task_id: int):
     return get_task_or_404(task_id)
 
 
+class SubmitIn(Schema):
+    password: str | None = Field(
+        None, description="The caller's password, for processes that ask for it again."
+    )
+
+
+def _password(request: HttpRequest) -> str | None:
+    """The optional ``password`` of a JSON body (an empty body is no password): read by hand
+    because Ninja refuses an empty body for a declared body parameter."""
+    if request.content_type != "application/json" or not request.body.strip():
+        return None
+    try:
+        return SubmitIn.model_validate_json(request.body).password
+    except ValueError:
+        message = _('The body must be JSON: {"password": "..."}.')
+        raise ValidationError({"password": message}) from None
+
+
 @router.post(
     "/run-definitions/{code}/submit",
+    openapi_extra={
+        "requestBody": {
+            "required": False,
+            "content": {"application/json": {"schema": SubmitIn.model_json_schema()}},
+        }
+    },
     response={201: TaskOut, **REFUSALS},
     summary="Submit a run definition to the scheduler",
     tags=["run definitions"],
 )
 def submit_definition(request: HttpRequest, code: str, version: int | None = None):
     """Creates the scheduled task; its first firing is the schedule's first from now. Only
-    effective definitions can be submitted (422 on ``life_cycle`` otherwise)."""
-    task = actions.submit_definition(user=request.auth, unified_code=code, version=version)
+    effective definitions can be submitted (422 on ``life_cycle`` otherwise). A process that
+    asks for the password again (archiving) takes it in an optional JSON body:
+    ``{"password": "..."}``."""
+    task = actions.submit_definition(
+        user=request.auth, unified_code=code, version=version, password=_password(request)
+    )
     return Status(201, tasks().get(pk=task.pk))
 
 

@@ -419,7 +419,16 @@ class ProcessRun(AuditedModel):
             "started_at": _iso(self.started_at),
             "ended_at": _iso(self.ended_at),
             "message": self.message,
+            **self._process_summary(),
         }
+
+    def _process_summary(self) -> dict:
+        from nightshift.processes.registry import get_process
+
+        try:
+            return get_process(self.process_key).run_summary(self)
+        except LookupError:
+            return {}
 
 
 def _iso(value) -> str | None:

@@ -483,9 +483,19 @@ def definition_edit(request: HttpRequest, code: str) -> HttpResponse:
 @require_POST
 def definition_submit(request: HttpRequest, code: str) -> HttpResponse:
     try:
-        task = actions.submit_definition(user=request.user, unified_code=code)
+        task = actions.submit_definition(
+            user=request.user, unified_code=code, password=request.POST.get("password") or None
+        )
     except ObjectDoesNotExist as exc:
         raise Http404(str(exc)) from None
+    except PermissionDenied as exc:
+        # Refused by the process (a permission of its own, too many wrong passwords): said on
+        # the page. Refused the right to operate runs at all: a plain 403, as everywhere.
+        if not request.user.has_perm(actions.OPERATE):
+            raise
+        messages.error(
+            request, _("The run definition was not submitted: %(reason)s") % {"reason": exc}
+        )
     except ValidationError as exc:
         messages.error(
             request,

@@ -83,6 +83,7 @@ UTILITY_AREAS: tuple[Area, ...] = (
             "to save space; designated users download or delete them after re-entering their "
             "password."
         ),
+        url_name="archiving:archives",
     ),
     Area(
         "mailboxes",

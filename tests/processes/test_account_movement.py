@@ -222,8 +222,8 @@ REFUSED = [
     ({"email_subject": "{{ accounts }}"}, "email_subject", "Unknown placeholders: accounts."),
     ({"email_layout": "{{ nome }}"}, "email_layout", "Available: {{ accounts }}, {{ count }}"),
     ({"period_days": 0}, "period_days", "greater than or equal to 1"),
-    ({"movements": []}, "movements", "at least 1 item"),
-    ({"movements": ["calls"]}, "movements.0", "'opportunities', 'tasks', 'events'"),
+    ({"movements": []}, "movements", "choose at least 1"),
+    ({"movements": ["calls"]}, "movements.0", "must be one of: “opportunities”, “tasks”, “events”"),
 ]
 
 

@@ -7,13 +7,25 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from nightshift.core.models import AuditedModel
+from nightshift.archiving.references import ArchivedReferenceQuerySet, ReadOnlyWhenArchived
+from nightshift.core.models import AuditedModel, AuditedQuerySet
 from nightshift.crm.choices import CustomerEventKind, ProvisioningRequestState
 
 
-class CustomerEvent(AuditedModel):
+class CustomerEventQuerySet(ArchivedReferenceQuerySet, AuditedQuerySet):
+    pass
+
+
+class CustomerEvent(ReadOnlyWhenArchived, AuditedModel):
     """Something a customer did that the rewards engine reacts to. The five kinds share one
-    table: they are read, awarded and archived the same way, by kind and creation date."""
+    table: they are read, awarded and archived the same way, by kind and creation date.
+
+    An event whose related event was archived keeps that event's id and archive, and is
+    read-only until the archive is restored (``nightshift.archiving.references``)."""
+
+    archived_references = {
+        "related_event": ("archived_related_event", "archived_related_event_archive")
+    }
 
     kind = models.CharField(_("kind"), max_length=24, choices=CustomerEventKind)
     reference = models.CharField(_("reference"), max_length=60)
@@ -55,6 +67,14 @@ class CustomerEvent(AuditedModel):
         related_name="+",
     )
     description = models.CharField(_("description"), max_length=200, blank=True)
+    archived_related_event = models.BigIntegerField(
+        _("archived related event"), null=True, blank=True, editable=False, db_index=True
+    )
+    archived_related_event_archive = models.PositiveIntegerField(
+        _("archive of the related event"), null=True, blank=True, editable=False
+    )
+
+    objects = CustomerEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-occurred_at"]

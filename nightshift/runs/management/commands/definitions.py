@@ -23,13 +23,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from nightshift.core.cli import (
     acting_user,
     add_json_option,
+    add_password_option,
     add_user_option,
     operator_errors,
+    read_password,
     write_fields,
     write_json,
     write_table,
 )
 from nightshift.core.cli import json_option as parse_json
+from nightshift.processes.registry import get_process
 from nightshift.runs import actions, engine
 from nightshift.runs.api import DefinitionOut, TaskOut, definition_version, definitions, tasks
 from nightshift.runs.models import (
@@ -128,6 +131,7 @@ class Command(BaseCommand):
         submit.add_argument(
             "--batch-size", type=int, metavar="N", help="records per batch with --inline"
         )
+        add_password_option(submit)
         add_user_option(submit)
         add_json_option(submit)
 
@@ -190,8 +194,16 @@ class Command(BaseCommand):
         code, version = options["code"], options["version"]
         if options["inline"]:
             self._refuse_unless_due_now(code, version)
+        password = options.get("password")
+        if password is None and options.get("password_stdin") is not None:
+            with operator_errors(OPTIONS):
+                process = get_process(definition_version(code, version).process_key)
+            if process.requires_password:
+                password = read_password(options)
         with operator_errors(OPTIONS):
-            task = actions.submit_definition(user=user, unified_code=code, version=version)
+            task = actions.submit_definition(
+                user=user, unified_code=code, version=version, password=password
+            )
         task = tasks().get(pk=task.pk)
         if options["inline"]:
             run = self._inline(task, options)
