@@ -108,6 +108,19 @@ class Process:
         Raise ``ParameterError`` naming the fields; the default accepts everything."""
         return
 
+    @classmethod
+    def run_summary(cls, run: Any) -> dict[str, Any]:
+        """Figures of a run of this process beyond the engine's own counts (an import's
+        created, updated and rejected rows), added to the run summary the CLI and the API
+        print. The default adds nothing."""
+        return {}
+
+    @classmethod
+    def describe_run(cls, run: Any) -> str:
+        """Text for the operator added to the summary e-mail of a run of this process (an
+        import's figures and the link to its error file). The default adds nothing."""
+        return ""
+
     def candidates(self, params: dict[str, Any], *, as_of: datetime.date) -> QuerySet:
         """The records a run executed on ``as_of`` would process, as one queryset ordered by
         primary key. The engine iterates its primary keys in chunks; it must not be evaluated

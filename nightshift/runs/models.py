@@ -379,7 +379,19 @@ class ProcessRun(AuditedModel):
         return min(100, self.processed * 100 // self.total)
 
     def summary(self) -> dict:
-        """What the CLI and API print for a run (the contract in DESIGN.md §6)."""
+        """What the CLI and API print for a run (the contract in DESIGN.md §6), with the
+        figures its process adds (an import's created, updated, rejected and error file)."""
+        return {**self._summary(), **self.process_summary()}
+
+    def process_summary(self) -> dict:
+        from nightshift.processes.registry import get_process
+
+        try:
+            return get_process(self.process_key).run_summary(self)
+        except LookupError:
+            return {}
+
+    def _summary(self) -> dict:
         return {
             "number": self.pk,
             "process": self.process_key,
