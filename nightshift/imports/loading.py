@@ -443,8 +443,8 @@ class _Writer:
         # Table and column names come from the model, never from the file.
         with connection.cursor() as cursor:
             cursor.execute(
-                f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "
-                f"SELECT {self.columns} FROM {self.table} WITH NO DATA"  # noqa: S608
+                f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "  # noqa: S608
+                f"SELECT {self.columns} FROM {self.table} WITH NO DATA"
             )
             cursor.execute(f"TRUNCATE {stage}")
             with cursor.cursor.copy(f"COPY {stage} ({self.columns}) FROM STDIN") as copy:
