@@ -226,9 +226,9 @@ def _decimal(field: Field, day_first: bool) -> Callable[[Any], Any]:
                     _("%(value)s has more than %(places)s decimal places.")
                     % {"value": number, "places": places}
                 )
-            number = round(number, places)
             if integer_digits is not None and abs(number) >= Decimal(10) ** integer_digits:
                 raise ConversionError(_("%(value)s is too large.") % {"value": number})
+            number = round(number, places)
         return number
 
     return convert

@@ -97,7 +97,14 @@ class Loader:
             f for f in importer.bound_fields.values() if f.required and f.name in self.given
         ]
         self.references = [fields[name] for name in self.given if fields[name].reference]
-        self.generates = importer.generates_code and not (set(importer.match) <= self.given)
+        # A blank cell of a field that cannot be empty in the database takes the field's
+        # default (kind, status, currency …; "" for text).
+        self.blank_defaults = {
+            name: self.model._meta.get_field(name).get_default()
+            for name in self.given
+            if not self.model._meta.get_field(name).null and not fields[name].reference
+        }
+        self.generates = importer.generates_code
         self.seen: set[Any] = set()  # match keys of the rows read so far (duplicates)
         self.found: dict[str, dict[str, int]] = {f.name: {} for f in self.references}
         self.width = len(self.columns)
@@ -141,12 +148,16 @@ class Loader:
                 values[f.name] = convert(cells[index] if index < len(cells) else None)
             except ConversionError as exc:
                 errors.append(f"{self.label(f.name)}: {exc}")
+                values[f.name] = ""
         values.update(self.fixed)
         for f in self.required:
-            if values.get(f.name) in (None, "") and not (
+            if values.get(f.name) is None and not (
                 self.generates and f.name in self.importer.match
             ):
                 errors.append(_("%(where)s: a value is required.") % {"where": self.label(f.name)})
+        for name, default in self.blank_defaults.items():
+            if values.get(name) is None:
+                values[name] = default
         return values, errors
 
     def _validate(

@@ -36,6 +36,7 @@ from nightshift.imports.reading import FileProblem
 from nightshift.imports.registry import get_importer
 from nightshift.processes.base import Outcome, ParameterError, Process, ProcessFailed
 from nightshift.processes.registry import register
+from nightshift.runs.models import RunState
 
 __all__ = ["ImportData", "WatchImportFolder", "import_directory"]
 
@@ -174,7 +175,13 @@ def _summary(run) -> dict[str, Any]:
             error_file = settings.NIGHTSHIFT_BASE_URL.rstrip("/") + reverse(
                 "imports:error_file", args=[data_import.pk]
             )
-    return {**figures, "error_file": error_file}
+    if run.state == RunState.FAILED:
+        state = ImportState.FAILED
+    elif run.state in (RunState.COMPLETED, RunState.COMPLETED_WITH_ERRORS):
+        state = ImportState.COMPLETED
+    else:
+        state = ImportState.IN_PROGRESS
+    return {**figures, "error_file": error_file, "import_state": str(state)}
 
 
 def _describe(run) -> str:

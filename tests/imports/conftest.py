@@ -3,7 +3,6 @@ to its end the way a worker does."""
 
 from __future__ import annotations
 
-import csv
 import io
 from pathlib import Path
 
@@ -26,12 +25,6 @@ def _media(settings, tmp_path):
 @pytest.fixture
 def scheduler_running(db):
     SchedulerState.objects.update_or_create(pk=1, defaults={"running": True})
-
-
-def csv_bytes(rows: list[list[str]], *, delimiter: str = ",", encoding: str = "utf-8") -> bytes:
-    text = io.StringIO()
-    csv.writer(text, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
-    return text.getvalue().encode(encoding)
 
 
 @pytest.fixture
