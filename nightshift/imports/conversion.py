@@ -13,7 +13,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from django.utils import timezone
@@ -40,6 +40,7 @@ class ConversionError(ValueError):
     """A cell that does not convert to its field's type; the message says why."""
 
 
+@lru_cache(maxsize=8192)  # the same headers, labels and codes come back row after row
 def normalise(text: str) -> str:
     """Lower case, accents removed, punctuation as single spaces: how headers, choice labels,
     booleans and country names are compared. ``"Código-Postal "`` → ``"codigo postal"``."""
@@ -65,10 +66,6 @@ def to_text(value: Any) -> str:  # noqa: PLR0911 — one answer per cell type
     return str(value)
 
 
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
 def converter(field: Field, *, day_first: bool = True) -> Callable[[Any], Any]:
     """The function turning one cell into ``field``'s value (``None`` for a blank cell).
     References convert to their lookup text; the loader resolves them a batch at a time."""
@@ -76,7 +73,7 @@ def converter(field: Field, *, day_first: bool = True) -> Callable[[Any], Any]:
     convert = build(field, day_first)
 
     def convert_cell(value: Any) -> Any:
-        if _blank(value):
+        if value is None or (value.__class__ is str and (not value or value.isspace())):
             return None
         return convert(value)
 
@@ -87,7 +84,7 @@ def _text(field: Field, day_first: bool) -> Callable[[Any], Any]:
     limit = field.max_length
 
     def convert(value: Any) -> str:
-        text = (value if isinstance(value, str) else to_text(value)).strip()
+        text = (value if value.__class__ is str else to_text(value)).strip()
         if limit is not None and len(text) > limit:
             raise ConversionError(
                 _("is %(length)s characters long; at most %(limit)s are allowed.")
@@ -272,6 +269,7 @@ def choice_lookup(field: Field) -> dict[str, str]:
 
     lookup: dict[str, str] = {}
     for value, label in field.choices.choices:
+        lookup[value] = value
         lookup[normalise(value)] = value
         with translation.override("en"):
             lookup.setdefault(normalise(str(label)), value)
@@ -285,7 +283,9 @@ def _choice(field: Field, day_first: bool) -> Callable[[Any], Any]:
     allowed = ", ".join(field.allowed_values())
 
     def convert(value: Any) -> str:
-        found = lookup.get(normalise(to_text(value)))
+        found = lookup.get(value) if value.__class__ is str else None
+        if found is None:
+            found = lookup.get(normalise(to_text(value)))
         if found is None:
             raise ConversionError(
                 _("“%(value)s” is not one of the allowed values: %(allowed)s.")
@@ -312,9 +312,12 @@ def _countries() -> dict[str, str]:
 
 
 def _country(field: Field, day_first: bool) -> Callable[[Any], Any]:
+    countries = _countries()
+
     def convert(value: Any) -> str:
         text = to_text(value).strip()
-        code = _countries().get(normalise(text))
+        code = countries.get(text.lower()) if len(text) == 2 else None
+        code = code or countries.get(normalise(text))
         if code is None:
             raise ConversionError(
                 _("“%(value)s” is not a country (write its two-letter code, e.g. BR).")

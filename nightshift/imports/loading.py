@@ -19,6 +19,7 @@ created; an existing record is updated only with "update existing records".
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -126,10 +127,11 @@ class Loader:
 
     def key_of(self, row: int, values: dict[str, Any]) -> Any:
         match = self.importer.match
-        if self.generates and all(values.get(name) in (None, "") for name in match):
-            values[match[0]] = f"{self.code_prefix}{row:07d}"
         if len(match) == 1:
-            return values.get(match[0])
+            key = values.get(match[0])
+            if not key and self.generates:
+                key = values[match[0]] = f"{self.code_prefix}{row:07d}"
+            return key
         return tuple(values.get(name) for name in match)
 
     def remember(self, rows: Iterable[tuple[int, Sequence[Any]]]) -> None:
@@ -388,7 +390,6 @@ class _Writer:
         if loader.generates:
             given |= set(loader.importer.match)
         self.updated = [f for f in self.fields if f.name in given or f.name in UPDATE_AUDIT]
-        self.datetimes = {f.name for f in self.fields if isinstance(f, models.DateTimeField)}
         self.table = quote(meta.db_table)
         self.columns = ", ".join(quote(f.column) for f in self.fields)
         conflict = ", ".join(quote(meta.get_field(name).column) for name in loader.importer.match)
@@ -420,16 +421,27 @@ class _Writer:
         return defaults
 
     def _params(self, planned: list[tuple[int, dict[str, Any], bool]]) -> list[tuple]:
+        """One tuple of column values per row: the row's values, else the defaults. On
+        SQLite, values are adapted here (the driver would call an adapter per value): the
+        defaults once per batch, the row's values by their field's type."""
         defaults = self._defaults()
         names = [f.name for f in self.fields]
-        adapt = connection.ops.adapt_datetimefield_value if connection.vendor == "sqlite" else None
-        datetimes = [i for i, name in enumerate(names) if name in self.datetimes]
+        adapters: list[tuple[int, Any]] = []
+        if connection.vendor == "sqlite":
+            for f in self.fields:
+                defaults[f.name] = f.get_db_prep_save(defaults[f.name], connection)
+            adapters = [
+                (i, adapter)
+                for i, f in enumerate(self.fields)
+                if f.name in self.loader.given and (adapter := _sqlite_adapter(f)) is not None
+            ]
         params = []
         for _row, values, _exists in planned:
             record = [values[name] if name in values else defaults[name] for name in names]
-            if adapt is not None:
-                for i in datetimes:
-                    record[i] = adapt(record[i])
+            for i, adapter in adapters:
+                value = record[i]
+                if value is not None and value.__class__ is not str:
+                    record[i] = adapter(value)
             params.append(tuple(record))
         return params
 
@@ -488,6 +500,17 @@ class _Writer:
             if re.search(rf"\b{re.escape(constraint.name)}\b", text):
                 return str(constraint.violation_error_message) % {"name": constraint.name}
         return _("The database refused the row: %(error)s") % {"error": text.strip()}
+
+
+def _sqlite_adapter(f: models.Field) -> Any:
+    """How a value of field ``f`` is written to SQLite, when not as Python holds it."""
+    if isinstance(f, models.DateTimeField):
+        return connection.ops.adapt_datetimefield_value
+    if isinstance(f, models.DateField):
+        return datetime.date.isoformat
+    if isinstance(f, models.DecimalField):
+        return str
+    return None
 
 
 def field_type_label(f: Field) -> str:
