@@ -275,7 +275,7 @@ def error_file(request: HttpRequest, number: int):
     response={200: None, **REFUSALS},
     summary="Download an entity's import template",
 )
-def import_template(request: HttpRequest, entity: str, format: str = "csv"):  # noqa: A002
+def import_template(request: HttpRequest, entity: str, format: str = "csv"):
     try:
         importer = get_importer(entity)
     except LookupError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from django.utils.translation import gettext as _
 
@@ -59,7 +60,7 @@ def template(importer: Importer, fmt: str) -> bytes:
     buffer = io.BytesIO()
     workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
     bold = workbook.add_format({"bold": True})
-    data = workbook.add_worksheet(str(importer.name)[:31])
+    data = workbook.add_worksheet(re.sub(r"[\[\]:*?/\\]", "-", str(importer.name))[:31])
     data.write_row(0, 0, header, bold)
     for column, value in enumerate(sample):
         data.write_string(1, column, value)  # text: "00123" keeps its zeros
