@@ -92,7 +92,10 @@ def upload(
     refused (422); one that cannot be read is kept with its ``problem`` (starting its import
     ends the run failed with that reason)."""
     uploaded = actions.upload_file(
-        user=_operator(request), stream=file, name=file.name or "upload", entity=entity,
+        user=_operator(request),
+        stream=file,
+        name=file.name or "upload",
+        entity=entity,
         sheet=sheet,
     )
     return Status(201, uploaded)
@@ -118,9 +121,7 @@ def mapping(
     request: HttpRequest, upload_id: int, entity: str, header: bool = True, sheet: str = ""
 ):
     _operator(request)
-    return actions.describe_upload(
-        upload_id=upload_id, entity=entity, header=header, sheet=sheet
-    )
+    return actions.describe_upload(upload_id=upload_id, entity=entity, header=header, sheet=sheet)
 
 
 class ImportIn(Schema):
@@ -167,7 +168,9 @@ def preview(request: HttpRequest, payload: ImportIn, limit: int = actions.PREVIE
     """Create, update or reject (and why) for the first ``limit`` rows; nothing is written."""
     _operator(request)
     return actions.preview_import(
-        upload_id=payload.upload, entity=payload.entity, limit=min(limit, 500),
+        upload_id=payload.upload,
+        entity=payload.entity,
+        limit=min(limit, 500),
         **payload.options(),
     )
 
