@@ -342,7 +342,7 @@ def report(count: int, results: dict[str, dict], sample: int) -> None:
             f = figures[fmt]
             out(
                 f"  {fmt:<5} end to end {f['rate']:>10,.0f} rows/s  ({f['seconds']:.1f} s; "
-                f"{f['rows'] / f['cpu_seconds']:,.0f} rows per CPU second of this process), "
+                f"{f['rows'] / f['cpu_seconds']:,.0f} rows per CPU second of this process; "
                 f"created {f['created']:,}, rejected {f['rejected']:,}, state {f['state']}), "
                 f"peak RSS {f['peak_mb']:.0f} MB\n"
             )
