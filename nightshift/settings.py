@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "nightshift.processes",
     "nightshift.runs",
     "nightshift.archiving",
+    "nightshift.imports",
     "nightshift.mail",
     "nightshift.inbox",
     "nightshift.erp",
@@ -200,6 +201,13 @@ NIGHTSHIFT_WORKER_TIMEOUT = int(os.environ.get("NIGHTSHIFT_WORKER_TIMEOUT", "30"
 NIGHTSHIFT_HEARTBEAT_INTERVAL = float(os.environ.get("NIGHTSHIFT_HEARTBEAT_INTERVAL", "5"))
 # A slot fired later than this (seconds) counts as missed and follows the misfire policy.
 NIGHTSHIFT_MISFIRE_GRACE = int(os.environ.get("NIGHTSHIFT_MISFIRE_GRACE", "60"))
+
+# Uploads larger than this (bytes) are refused; a million contacts in CSV are about 120 MB.
+NIGHTSHIFT_IMPORT_MAX_BYTES = int(
+    os.environ.get("NIGHTSHIFT_IMPORT_MAX_BYTES", str(512 * 1024 * 1024))
+)
+# The import directory (the manuals' "import directory"): watched folders live inside it.
+NIGHTSHIFT_IMPORT_DIR = Path(os.environ.get("NIGHTSHIFT_IMPORT_DIR", VAR_DIR / "imports"))
 
 TASKS = {
     "default": {

@@ -16,5 +16,6 @@ urlpatterns = [
     path("", include("nightshift.inbox.urls")),
     path("erp/", include("nightshift.erp.urls")),
     path("", include("nightshift.archiving.urls")),
+    path("", include("nightshift.imports.urls")),
     path("", include("nightshift.web.urls")),
 ]

@@ -126,9 +126,16 @@ class Process:
 
     @classmethod
     def run_summary(cls, run: Any) -> dict[str, Any]:
-        """What this process adds to a run's summary (an archive run: what it archived and
-        where). The default adds nothing."""
+        """Figures of a run of this process beyond the engine's own counts (an import's
+        created, updated and rejected rows; an archive run's rows archived and its archive),
+        added to the run summary the CLI and the API print. The default adds nothing."""
         return {}
+
+    @classmethod
+    def describe_run(cls, run: Any) -> str:
+        """Text for the operator added to the summary e-mail of a run of this process (an
+        import's figures and the link to its error file). The default adds nothing."""
+        return ""
 
     def candidates(self, params: dict[str, Any], *, as_of: datetime.date) -> QuerySet:
         """The records a run executed on ``as_of`` would process, as one queryset ordered by

@@ -316,6 +316,15 @@ def _finish(
     return run
 
 
+def _process_text(run: ProcessRun) -> str:
+    """What the run's process adds to its summary (an import's figures), on its own line."""
+    try:
+        text = get_process(run.process_key).describe_run(run)
+    except LookupError:
+        return ""
+    return f"{text}\n" if text else ""
+
+
 def notify_requester(run: ProcessRun) -> None:
     """The summary at the end of a run: a notification on the requester's dashboard and, when
     the definition asks for it, an e-mail (the TOTVS "e-mail de resumo")."""
@@ -352,6 +361,7 @@ def notify_requester(run: ProcessRun) -> None:
         "message": run.message,
         "link": settings.NIGHTSHIFT_BASE_URL.rstrip("/") + link,
     }
+    body += _process_text(run)
     Notification.objects.create(
         user=user,
         kind=NotificationKind.NON_BLOCKING,

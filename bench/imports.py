@@ -1,0 +1,454 @@
+"""Benchmark of imports: a contacts file of N rows (1 % bad: e-mails, dates, repeated codes),
+as CSV and as XLSX, imported end to end — upload, read, map, validate, upsert, error file —
+by the ``imports.file`` process executed by the engine, on PostgreSQL and on SQLite.
+
+Figures per database and format: rows per second end to end, and peak RSS during the import.
+Baselines measured in the same run, on the same file and model:
+
+- a per-row ORM loop (``update_or_create`` per row, the file read with ``csv.DictReader``) on
+  a sample of the rows;
+- django-import-export (``ModelResource`` with ``import_id_fields = ["code"]``) on a sample, if
+  it is installed (``pip install django-import-export``; it is on the package registries);
+- the raw limit: ``executemany`` of the parsed rows into a bare table (SQLite) or ``COPY`` of
+  the file's text into a bare table (PostgreSQL) — no validation at all.
+
+Targets: CSV ≥ 50,000 rows/s on PostgreSQL and ≥ 40,000 on SQLite, XLSX ≥ 30,000 rows/s,
+peak < 250 MB at 1,000,000 rows, ≥ 50x django-import-export.
+
+    .venv/bin/python bench/imports.py [--rows 100000] [--databases postgresql,sqlite]
+                                      [--formats csv,xlsx] [--sample 5000] [--repeat 1]
+
+Each database is measured in a child process of its own (Django is set up once per process);
+PostgreSQL on a scratch database (NIGHTSHIFT_BENCH_PG) created and dropped here, SQLite on a
+scratch file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _common import django_on, peak_rss_mb, reset_peak_rss, scratch_database, target
+
+HEADER = [
+    "Code",
+    "First name",
+    "Last name",
+    "E-mail",
+    "Phone",
+    "Birth date",
+    "City",
+    "Zip code",
+    "Country",
+    "Status",
+]
+BAD_EVERY = 100  # one row in a hundred is bad
+TARGETS = {("postgresql", "csv"): 50_000, ("sqlite", "csv"): 40_000}
+XLSX_TARGET = 30_000
+RSS_TARGET_MB = 250
+IEX_RATIO_TARGET = 50.0
+CITIES = ["Recife", "São Paulo", "Lisboa", "Porto", "Niterói", "Curitiba", "Coimbra"]
+
+
+def rows(count: int, seed: int = 7):
+    """The file's rows: every hundredth is bad, in turn a bad e-mail, a bad date and a code
+    repeating an earlier row's."""
+    rng = random.Random(seed)
+    for n in range(count):
+        code = f"C{n:08d}"
+        email = f"person{n}@example.com"
+        born = dt.date(1950, 1, 1) + dt.timedelta(days=rng.randrange(20000))
+        birth = born.isoformat()
+        if n % BAD_EVERY == 50:
+            kind = (n // BAD_EVERY) % 3
+            if kind == 0:
+                email = f"person{n}.example.com"
+            elif kind == 1:
+                birth = f"{born.year}-02-31"
+            else:
+                code = f"C{n - 7:08d}"
+        yield [
+            code,
+            f"First{n}",
+            f"Last{n}",
+            email,
+            f"0{rng.randrange(10**9, 10**10)}",
+            birth,
+            rng.choice(CITIES),
+            f"{rng.randrange(10**5):05d}-000",
+            "BR",
+            "active",
+        ]
+
+
+def write_csv(path: Path, count: int) -> None:
+    with path.open("w", encoding="utf-8", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(HEADER)
+        writer.writerows(rows(count))
+
+
+def write_xlsx(path: Path, count: int) -> None:
+    import xlsxwriter
+
+    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    sheet = workbook.add_worksheet("Contacts")
+    sheet.write_row(0, 0, HEADER)
+    for line, row in enumerate(rows(count), start=1):
+        for column, value in enumerate(row):
+            sheet.write_string(line, column, value)
+    workbook.close()
+
+
+# -- measured in a child process per database ---------------------------------------------
+
+
+def _user():
+    from django.contrib.auth.models import User
+
+    from nightshift.core.roles import sync_role_groups
+
+    sync_role_groups()
+    user, _ = User.objects.get_or_create(username="bench", defaults={"email": "b@example.com"})
+    user.is_superuser = True
+    user.save()
+    return user
+
+
+def _reset_contacts() -> None:
+    from django.db import connection
+
+    from nightshift.crm.models import Contact
+
+    table = connection.ops.quote_name(Contact._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table}")  # noqa: S608 — the model's table name
+
+
+def measure_import(path: Path, user) -> dict:
+    """Upload, start and execute one import, timed from the upload to the run's end."""
+    from nightshift.imports import actions
+    from nightshift.runs import engine
+    from nightshift.runs.models import ApplicationServer, SchedulerState
+    from nightshift.runs.scheduler import fire_task_now
+    from nightshift.runs.workers import registered
+
+    SchedulerState.objects.update_or_create(pk=1, defaults={"running": True})
+    _warm_up()
+    _reset_contacts()
+    reset_peak_rss()
+    started, cpu = time.perf_counter(), time.process_time()
+    with path.open("rb") as stream:
+        upload = actions.upload_file(user=user, stream=stream, name=path.name)
+    task = actions.start_import(
+        user=user, entity="contacts", upload_id=upload.pk, notify_on_completion=False
+    )
+    run = fire_task_now(task)
+    with registered(ApplicationServer.default()) as worker_id:
+        run = engine.execute(run.pk, worker_id=worker_id)
+    elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu
+    summary = run.summary()
+    return {
+        "seconds": elapsed,
+        "cpu_seconds": cpu,
+        "rows": summary["rows"],
+        "created": summary["created"],
+        "rejected": summary["rejected"],
+        "state": summary["state"],
+        "rate": summary["rows"] / elapsed,
+        "peak_mb": peak_rss_mb(),
+    }
+
+
+def _warm_up() -> None:
+    """What a running worker has loaded once for all: URL patterns, country names."""
+    from django.urls import reverse
+
+    from nightshift.imports.conversion import _countries
+
+    reverse("runs:run", args=[1])
+    _countries()
+
+
+def measure_orm_loop(path: Path, sample: int) -> float:
+    """Rows/s of a per-row ORM loop: ``update_or_create`` per row, one transaction."""
+    from django.db import transaction
+
+    from nightshift.crm.models import Contact
+
+    _reset_contacts()
+    started = time.perf_counter()
+    with path.open(encoding="utf-8", newline="") as stream, transaction.atomic():
+        for n, row in enumerate(csv.DictReader(stream)):
+            if n >= sample:
+                break
+            try:
+                birth = dt.date.fromisoformat(row["Birth date"])
+            except ValueError:
+                continue
+            Contact.objects.update_or_create(
+                code=row["Code"],
+                defaults={
+                    "first_name": row["First name"],
+                    "last_name": row["Last name"],
+                    "email": row["E-mail"],
+                    "phone": row["Phone"],
+                    "birth_date": birth,
+                    "city": row["City"],
+                    "zip_code": row["Zip code"],
+                    "country": row["Country"],
+                },
+            )
+    return sample / (time.perf_counter() - started)
+
+
+def measure_import_export(path: Path, sample: int) -> float | None:
+    """Rows/s of django-import-export on the first ``sample`` rows, or None if it is not
+    installed."""
+    try:
+        import tablib
+        from import_export import fields, resources
+    except ImportError:
+        return None
+    from nightshift.crm.models import Contact
+
+    class ContactResource(resources.ModelResource):
+        code = fields.Field(attribute="code", column_name="Code")
+        first_name = fields.Field(attribute="first_name", column_name="First name")
+        last_name = fields.Field(attribute="last_name", column_name="Last name")
+        email = fields.Field(attribute="email", column_name="E-mail")
+        phone = fields.Field(attribute="phone", column_name="Phone")
+        birth_date = fields.Field(
+            attribute="birth_date", column_name="Birth date", widget=_date_widget()
+        )
+        city = fields.Field(attribute="city", column_name="City")
+        zip_code = fields.Field(attribute="zip_code", column_name="Zip code")
+        country = fields.Field(attribute="country", column_name="Country")
+
+        class Meta:
+            model = Contact
+            import_id_fields = ["code"]
+            fields = (
+                "code",
+                "first_name",
+                "last_name",
+                "email",
+                "phone",
+                "birth_date",
+                "city",
+                "zip_code",
+                "country",
+            )
+
+    with path.open(encoding="utf-8") as stream:
+        lines = [next(stream) for _ in range(sample + 1)]
+    _reset_contacts()
+    started = time.perf_counter()
+    dataset = tablib.Dataset().load("".join(lines), format="csv")
+    ContactResource().import_data(dataset, dry_run=False, raise_errors=False)
+    return sample / (time.perf_counter() - started)
+
+
+def _date_widget():
+    from import_export.widgets import DateWidget
+
+    return DateWidget(format="%Y-%m-%d")
+
+
+def measure_raw(path: Path, vendor: str) -> float:
+    """Rows/s of the raw limit: the file's rows into a bare table, no checks."""
+    from django.db import connection, transaction
+
+    columns = ", ".join(f"c{i} text" for i in range(len(HEADER)))
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMP TABLE raw_limit ({columns})")
+        started = time.perf_counter()
+        if vendor == "postgresql":
+            with (
+                path.open("rb") as stream,
+                cursor.cursor.copy(
+                    "COPY raw_limit FROM STDIN WITH (FORMAT csv, HEADER true)"
+                ) as copy,
+            ):
+                while chunk := stream.read(1 << 20):
+                    copy.write(chunk)
+            count = None
+        else:
+            with path.open(encoding="utf-8", newline="") as stream:
+                reader = csv.reader(stream)
+                next(reader)
+                data = list(reader)
+            placeholders = ", ".join(["%s"] * len(HEADER))
+            cursor.executemany(f"INSERT INTO raw_limit VALUES ({placeholders})", data)  # noqa: S608
+            count = len(data)
+        elapsed = time.perf_counter() - started
+        if count is None:
+            cursor.execute("SELECT count(*) FROM raw_limit")
+            count = cursor.fetchone()[0]
+        cursor.execute("DROP TABLE raw_limit")
+    return count / elapsed
+
+
+def child(vendor: str, files: dict[str, str], sample: int, repeat: int) -> dict:
+    from django.db import connection
+
+    user = _user()
+    figures: dict = {"vendor": connection.vendor}
+    for fmt, name in files.items():
+        runs = [measure_import(Path(name), user) for _ in range(repeat)]
+        runs.sort(key=lambda r: r["rate"])
+        figures[fmt] = runs[len(runs) // 2]  # the median run
+    csv_path = Path(files.get("csv") or next(iter(files.values())))
+    if csv_path.suffix == ".csv":
+        figures["orm_loop"] = measure_orm_loop(csv_path, sample)
+        figures["import_export"] = measure_import_export(csv_path, sample)
+        figures["raw"] = measure_raw(csv_path, vendor)
+    return figures
+
+
+def run_child(args: argparse.Namespace) -> None:
+    files = json.loads(args.files)
+    if args.child == "postgresql":
+        with scratch_database("imports") as url, django_on(url):
+            result = child("postgresql", files, args.sample, args.repeat)
+    else:
+        folder = tempfile.mkdtemp(prefix="nightshift-bench-sqlite-")
+        with django_on(f"sqlite:///{folder}/bench.sqlite3"):
+            result = child("sqlite", files, args.sample, args.repeat)
+    sys.stdout.write("RESULT " + json.dumps(result) + "\n")
+
+
+# -- the parent: files, children, report ----------------------------------------------------
+
+
+def report(count: int, results: dict[str, dict], sample: int) -> None:
+    out = sys.stdout.write
+    lines = []
+    for vendor, figures in results.items():
+        out(f"\n{vendor} — {count:,} contacts, 1 % bad rows\n")
+        for fmt in ("csv", "xlsx"):
+            if fmt not in figures:
+                continue
+            f = figures[fmt]
+            out(
+                f"  {fmt:<5} end to end {f['rate']:>10,.0f} rows/s  ({f['seconds']:.1f} s; "
+                f"{f['rows'] / f['cpu_seconds']:,.0f} rows per CPU second of this process; "
+                f"created {f['created']:,}, rejected {f['rejected']:,}, state {f['state']}), "
+                f"peak RSS {f['peak_mb']:.0f} MB\n"
+            )
+            goal = TARGETS.get((vendor, fmt), XLSX_TARGET if fmt == "xlsx" else None)
+            if goal:
+                lines.append(
+                    target(
+                        f"{vendor} {fmt} rows/s",
+                        f"{f['rate']:,.0f}",
+                        f">= {goal:,}",
+                        f["rate"] >= goal,
+                    )
+                )
+            lines.append(
+                target(
+                    f"{vendor} {fmt} peak RSS (MB)",
+                    f"{f['peak_mb']:.0f}",
+                    f"< {RSS_TARGET_MB}",
+                    f["peak_mb"] < RSS_TARGET_MB,
+                )
+            )
+        if "orm_loop" not in figures:
+            continue
+        ours = figures["csv"]["rate"]
+        out(
+            f"  per-row ORM loop ({sample:,} rows)   {figures['orm_loop']:>10,.0f} rows/s   "
+            f"ours x{ours / figures['orm_loop']:.0f}\n"
+        )
+        iex = figures["import_export"]
+        if iex is None:
+            out(
+                "  django-import-export                 not installed (pip install "
+                "django-import-export)\n"
+            )
+        else:
+            out(
+                f"  django-import-export ({sample:,} rows) {iex:>10,.0f} rows/s   "
+                f"ours x{ours / iex:.0f}\n"
+            )
+            lines.append(
+                target(
+                    f"{vendor} csv vs django-import-export",
+                    f"x{ours / iex:.0f}",
+                    f">= x{IEX_RATIO_TARGET:.0f}",
+                    ours / iex >= IEX_RATIO_TARGET,
+                )
+            )
+        raw = "COPY" if vendor == "postgresql" else "executemany"
+        out(
+            f"  raw {raw} limit                {figures['raw']:>12,.0f} rows/s   "
+            f"ours at {ours / figures['raw']:.0%} of it\n"
+        )
+    out("\nTargets\n" + "\n".join(lines) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--rows", type=int, default=int(os.environ.get("NIGHTSHIFT_BENCH_IMPORT_ROWS", "100000"))
+    )
+    parser.add_argument("--databases", default="postgresql,sqlite")
+    parser.add_argument("--formats", default="csv,xlsx")
+    parser.add_argument("--sample", type=int, default=5000, help="rows of the baselines")
+    parser.add_argument("--repeat", type=int, default=1, help="imports per file; median kept")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--files", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        run_child(args)
+        return
+    folder = Path(tempfile.mkdtemp(prefix="nightshift-bench-imports-"))
+    files = {}
+    for fmt in args.formats.split(","):
+        path = folder / f"contacts-{args.rows}.{fmt}"
+        started = time.perf_counter()
+        (write_csv if fmt == "csv" else write_xlsx)(path, args.rows)
+        sys.stdout.write(
+            f"wrote {path.name} ({path.stat().st_size / 2**20:.0f} MB) in "
+            f"{time.perf_counter() - started:.1f} s\n"
+        )
+        files[fmt] = str(path)
+    results = {}
+    for vendor in args.databases.split(","):
+        command = [
+            sys.executable,
+            __file__,
+            "--child",
+            vendor,
+            "--files",
+            json.dumps(files),
+            "--sample",
+            str(min(args.sample, args.rows)),
+            "--repeat",
+            str(args.repeat),
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        line = next((x for x in done.stdout.splitlines() if x.startswith("RESULT ")), None)
+        if line is None:
+            sys.stderr.write(done.stdout + done.stderr)
+            raise SystemExit(f"the {vendor} measurement failed")
+        results[vendor] = json.loads(line[len("RESULT ") :])
+    report(args.rows, results, min(args.sample, args.rows))
+    for path in files.values():
+        Path(path).unlink()
+    folder.rmdir()
+
+
+if __name__ == "__main__":
+    main()

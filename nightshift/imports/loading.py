@@ -1,0 +1,518 @@
+"""Validating and writing a batch of rows: from cells to records, set-based.
+
+``Loader.load(rows)`` takes a batch of ``(row number, cells)`` and returns one ``RowResult``
+per row — created, updated or rejected with the reason — after writing the batch with one
+statement per table: ``COPY`` into a staging table then ``INSERT … SELECT … ON CONFLICT`` on
+PostgreSQL, ``executemany`` of ``INSERT … ON CONFLICT`` on SQLite. Only when the database
+refuses that statement (a constraint no row check foresaw) are the batch's rows written one by
+one, each in a savepoint, so that only the rows at fault are rejected, with the database's
+reason.
+
+``Loader.preview(rows)`` says what ``load`` would do, writing nothing.
+
+Per row, in order: the cells convert to the mapped fields' types; input settings override
+them; required fields must have a value; the row's code must not repeat an earlier row's (the
+later row is rejected, the earlier kept); the importer's own rules across fields; references
+(classification, warehouse, product …) must exist or, with "create missing attributes", are
+created; an existing record is updated only with "update existing records".
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import DatabaseError, connection, models, transaction
+from django.utils.translation import gettext as _
+
+from nightshift.core.audit import stamp
+from nightshift.imports.conversion import ConversionError, converter, to_text
+from nightshift.imports.registry import Field, FieldType, Importer
+
+__all__ = ["CREATE", "REJECT", "UPDATE", "Loader", "Options", "RowResult"]
+
+CREATE, UPDATE, REJECT = "create", "update", "reject"
+AUDIT_FIELDS = (
+    "created_at",
+    "updated_at",
+    "created_by",
+    "created_by_unit",
+    "updated_by",
+    "updated_by_unit",
+)
+UPDATE_AUDIT = ("updated_at", "updated_by", "updated_by_unit")
+
+
+@dataclass
+class Options:
+    """The import's options as the wizard names them."""
+
+    header: bool = True  # do not import the first row (it is the header)
+    update_existing: bool = False  # update records whose code exists; off: report the row
+    create_missing: bool = False  # create missing classifications, warehouses, families …
+    fixed: dict[str, Any] = field(default_factory=dict)  # input settings: field → value
+    day_first: bool = True  # 03/04/2026 is 3 April (off: 4 March)
+
+
+@dataclass(slots=True)
+class RowResult:
+    row: int
+    action: str  # CREATE, UPDATE or REJECT
+    message: str = ""
+
+
+class Loader:
+    """Validates and writes batches of one file's rows into one importer's model.
+
+    ``columns`` are the file's column names and ``mapping`` maps each field read from the
+    file to its column index. ``code_prefix`` starts the codes generated for rows without
+    one (importers with ``generates_code``); it must differ between imports.
+    """
+
+    def __init__(
+        self,
+        importer: Importer,
+        columns: Sequence[str],
+        mapping: Mapping[str, int],
+        options: Options,
+        *,
+        code_prefix: str = "",
+    ) -> None:
+        self.importer = importer
+        self.model = importer.model
+        self.columns = list(columns)
+        self.options = options
+        self.code_prefix = code_prefix
+        fields = importer.bound_fields
+        self.mapped = [
+            (fields[name], index, converter(fields[name], day_first=options.day_first))
+            for name, index in mapping.items()
+            if name not in options.fixed
+        ]
+        self.fixed = convert_fixed(importer, options.fixed, day_first=options.day_first)
+        self.given = {f.name for f, _index, _convert in self.mapped} | set(self.fixed)
+        self.required = [
+            f for f in importer.bound_fields.values() if f.required and f.name in self.given
+        ]
+        self.references = [fields[name] for name in self.given if fields[name].reference]
+        # A blank cell of a field that cannot be empty in the database takes the field's
+        # default (kind, status, currency …; "" for text).
+        self.blank_defaults = {
+            name: self.model._meta.get_field(name).get_default()
+            for name in self.given
+            if not self.model._meta.get_field(name).null and not fields[name].reference
+        }
+        self.generates = importer.generates_code
+        self.seen: set[Any] = set()  # match keys of the rows read so far (duplicates)
+        self.found: dict[str, dict[str, int]] = {f.name: {} for f in self.references}
+        self.width = len(self.columns)
+        self._notes: dict[int, list[str]] = {}  # a preview's "creates …" per row
+        self._writer = _Writer(self)
+
+    # -- reading --------------------------------------------------------------------------
+
+    def label(self, field_name: str) -> str:
+        """How a message names a field: by its column when the file gives it."""
+        f = self.importer.field(field_name)
+        for mapped, index, _convert in self.mapped:
+            if mapped.name == field_name:
+                return _("Column “%(column)s” (%(field)s)") % {
+                    "column": self.columns[index],
+                    "field": field_name,
+                }
+        return _("Field “%(label)s” (%(field)s)") % {"label": f.label, "field": field_name}
+
+    def key_of(self, row: int, values: dict[str, Any]) -> Any:
+        match = self.importer.match
+        if len(match) == 1:
+            key = values.get(match[0])
+            if not key and self.generates:
+                key = values[match[0]] = f"{self.code_prefix}{row:07d}"
+            return key
+        return tuple(values.get(name) for name in match)
+
+    def remember(self, rows: Iterable[tuple[int, Sequence[Any]]]) -> None:
+        """Note the codes of rows already imported (a run resumed after a crash), so that a
+        later row repeating one is still reported as a duplicate."""
+        for row, cells in rows:
+            values, errors = self._convert(row, cells)
+            if not errors:
+                self.seen.add(self.key_of(row, values))
+
+    def _convert(self, row: int, cells: Sequence[Any]) -> tuple[dict[str, Any], list[str]]:
+        values: dict[str, Any] = {}
+        errors: list[str] = []
+        for f, index, convert in self.mapped:
+            try:
+                values[f.name] = convert(cells[index] if index < len(cells) else None)
+            except ConversionError as exc:
+                errors.append(f"{self.label(f.name)}: {exc}")
+                values[f.name] = ""
+        values.update(self.fixed)
+        for f in self.required:
+            if values.get(f.name) is None and not (
+                self.generates and f.name in self.importer.match
+            ):
+                errors.append(_("%(where)s: a value is required.") % {"where": self.label(f.name)})
+        for name, default in self.blank_defaults.items():
+            if values.get(name) is None:
+                values[name] = default
+        return values, errors
+
+    def _validate(
+        self, rows: Sequence[tuple[int, Sequence[Any]]]
+    ) -> tuple[list[tuple[int, dict[str, Any], Any]], list[RowResult]]:
+        good: list[tuple[int, dict[str, Any], Any]] = []
+        rejected: list[RowResult] = []
+        for row, cells in rows:
+            if self.width and len(cells) != self.width:
+                rejected.append(RowResult(row, REJECT, self._width_message(len(cells))))
+                continue
+            values, errors = self._convert(row, cells)
+            key = self.key_of(row, values) if not errors else None
+            if key is not None and key in self.seen:
+                errors.append(
+                    _(
+                        "%(where)s: “%(code)s” repeats the code of an earlier row of the file; "
+                        "the earlier row is kept."
+                    )
+                    % {"where": self.label(self.importer.match[-1]), "code": _show(key)}
+                )
+            elif key is not None:
+                self.seen.add(key)
+            if errors:
+                rejected.append(RowResult(row, REJECT, " ".join(errors)))
+                continue
+            good.append((row, values, key))
+        return good, rejected
+
+    def _width_message(self, found: int) -> str:
+        if found < self.width:
+            return _(
+                "The row has %(found)s values but the file has %(width)s columns; the file "
+                "may have been cut short."
+            ) % {"found": found, "width": self.width}
+        return _(
+            "The row has %(found)s values but the file has %(width)s columns; a value may "
+            "contain an unquoted delimiter."
+        ) % {"found": found, "width": self.width}
+
+    # -- references -----------------------------------------------------------------------
+
+    def _resolve(
+        self, good: list[tuple[int, dict[str, Any], Any]], *, write: bool
+    ) -> tuple[list[tuple[int, dict[str, Any], Any]], list[RowResult], dict[str, set[str]]]:
+        """Replace reference values by ids; rows naming a missing record are rejected unless
+        it may be created. Returns the rows, the rejects and, per field, what was (or in a
+        preview would be) created."""
+        created: dict[str, set[str]] = {}
+        for f in self.references:
+            wanted = {v[f.name] for _r, v, _k in good if v.get(f.name) not in (None, "")}
+            found = self.found[f.name]
+            self._look_up(f, wanted - found.keys())
+            missing = wanted - found.keys()
+            if missing and self.options.create_missing and f.reference.creatable:
+                created[f.name] = missing
+                if write:
+                    self._create(f, missing)
+        kept: list[tuple[int, dict[str, Any], Any]] = []
+        rejected: list[RowResult] = []
+        for row, values, key in good:
+            errors = []
+            for f in self.references:
+                value = values.get(f.name)
+                if value in (None, ""):
+                    values[f.name] = None
+                    continue
+                record_id = self.found[f.name].get(value)
+                if record_id is None and value in created.get(f.name, ()):
+                    record_id = 0  # created on write; a preview only says so
+                    what = f.reference.model_class()._meta.verbose_name
+                    self._notes.setdefault(row, []).append(
+                        _("creates %(what)s “%(value)s”") % {"what": what, "value": value}
+                    )
+                if record_id is None:
+                    errors.append(self._missing_message(f, value))
+                values[f.name] = record_id
+            if errors:
+                rejected.append(RowResult(row, REJECT, " ".join(errors)))
+            else:
+                kept.append((row, values, key))
+        return kept, rejected, created
+
+    def _look_up(self, f: Field, values: set[str]) -> None:
+        if not values:
+            return
+        model = f.reference.model_class()
+        lookup = f.reference.lookup
+        found = self.found[f.name]
+        values = sorted(values)
+        for start in range(0, len(values), 500):
+            chunk = values[start : start + 500]
+            rows = model._default_manager.filter(**{f"{lookup}__in": chunk})
+            found.update(rows.values_list(lookup, "pk"))
+
+    def _create(self, f: Field, values: set[str]) -> None:
+        model = f.reference.model_class()
+        model._default_manager.bulk_create(
+            [model(**f.reference.new_record(value)) for value in sorted(values)],
+            ignore_conflicts=True,
+        )
+        self._look_up(f, values)
+
+    def _missing_message(self, f: Field, value: str) -> str:
+        what = f.reference.model_class()._meta.verbose_name
+        message = _("%(where)s: there is no %(what)s “%(value)s”.") % {
+            "where": self.label(f.name),
+            "what": what,
+            "value": value,
+        }
+        if f.reference.creatable and not self.options.create_missing:
+            message += " " + _("Turn on “create missing attributes” to create it.")
+        return message
+
+    # -- existing records -----------------------------------------------------------------
+
+    def _existing(self, good: list[tuple[int, dict[str, Any], Any]]) -> dict[Any, int]:
+        """The primary keys of the records the rows' codes already name, by match key."""
+        match = self.importer.match
+        if not good:
+            return {}
+        if len(match) == 1:
+            codes = [values[match[0]] for _r, values, _k in good]
+            rows = self.model._default_manager.filter(**{f"{match[0]}__in": codes})
+            return dict(rows.values_list(match[0], "pk"))
+        attnames = [self.model._meta.get_field(name).attname for name in match]
+        lookups = {
+            f"{attname}__in": {values[name] for _r, values, _k in good}
+            for attname, name in zip(attnames, match, strict=True)
+        }
+        rows = self.model._default_manager.filter(**lookups).values_list(*attnames, "pk")
+        return {tuple(found[:-1]): found[-1] for found in rows}
+
+    def _db_key(self, values: dict[str, Any]) -> Any:
+        match = self.importer.match
+        if len(match) == 1:
+            return values[match[0]]
+        return tuple(values[name] for name in match)
+
+    # -- the batch ------------------------------------------------------------------------
+
+    def _plan(
+        self, rows: Sequence[tuple[int, Sequence[Any]]], *, write: bool
+    ) -> tuple[list[tuple[int, dict[str, Any], bool]], list[RowResult], dict[str, set[str]]]:
+        good, rejected = self._validate(rows)
+        good, missing, created = self._resolve(good, write=write)
+        rejected.extend(missing)
+        existing = self._existing(good)
+        planned: list[tuple[int, dict[str, Any], bool]] = []
+        for row, values, _key in good:
+            exists = self._db_key(values) in existing
+            errors = self.importer.check_row(
+                {name: values[name] for name in self.given if name in values},
+                creating=not exists,
+            )
+            if errors:
+                rejected.append(
+                    RowResult(
+                        row,
+                        REJECT,
+                        " ".join(f"{self.label(name)}: {msg}" for name, msg in errors.items()),
+                    )
+                )
+            elif exists and not self.options.update_existing:
+                rejected.append(
+                    RowResult(
+                        row,
+                        REJECT,
+                        _(
+                            "%(where)s: “%(code)s” already exists and “update existing records” "
+                            "is off; it was left unchanged."
+                        )
+                        % {"where": self.label(self.importer.match[-1]), "code": _show(_key)},
+                    )
+                )
+            else:
+                planned.append((row, values, exists))
+        return planned, rejected, created
+
+    def preview(self, rows: Sequence[tuple[int, Sequence[Any]]]) -> list[RowResult]:
+        """What ``load`` would do with ``rows``, writing nothing."""
+        planned, rejected, _created = self._plan(rows, write=False)
+        results = rejected
+        for row, _values, exists in planned:
+            notes = "; ".join(self._notes.pop(row, []))
+            results.append(RowResult(row, UPDATE if exists else CREATE, notes))
+        self._notes.clear()
+        return sorted(results, key=lambda result: result.row)
+
+    def load(self, rows: Sequence[tuple[int, Sequence[Any]]]) -> list[RowResult]:
+        """Write ``rows`` (one batch) and say what happened to each."""
+        planned, rejected, _created = self._plan(rows, write=True)
+        results = rejected + self._writer.write(planned)
+        return sorted(results, key=lambda result: result.row)
+
+
+def _show(key: Any) -> str:
+    return " / ".join(map(to_text, key)) if isinstance(key, tuple) else to_text(key)
+
+
+def convert_fixed(
+    importer: Importer, fixed: Mapping[str, Any], *, day_first: bool = True
+) -> dict[str, Any]:
+    """Input settings converted to their fields' types; ``ValueError`` naming the first
+    field whose value does not convert (or that the importer does not have)."""
+    converted: dict[str, Any] = {}
+    for name, value in fixed.items():
+        if name not in importer.bound_fields:
+            raise ValueError(_("%(field)s: there is no such field.") % {"field": name})
+        f = importer.field(name)
+        try:
+            converted[name] = converter(f, day_first=day_first)(value)
+        except ConversionError as exc:
+            raise ValueError(f"{name}: {exc}") from None
+    return converted
+
+
+class _Writer:
+    """The set-based upsert of one batch's planned rows."""
+
+    def __init__(self, loader: Loader) -> None:
+        self.loader = loader
+        model = loader.model
+        meta = model._meta
+        quote = connection.ops.quote_name
+        self.fields = [f for f in meta.concrete_fields if not f.primary_key]
+        given = loader.given | set(loader.importer.match)
+        if loader.generates:
+            given |= set(loader.importer.match)
+        self.updated = [f for f in self.fields if f.name in given or f.name in UPDATE_AUDIT]
+        self.table = quote(meta.db_table)
+        self.columns = ", ".join(quote(f.column) for f in self.fields)
+        conflict = ", ".join(quote(meta.get_field(name).column) for name in loader.importer.match)
+        if loader.options.update_existing:
+            sets = ", ".join(
+                f"{quote(f.column)} = EXCLUDED.{quote(f.column)}"
+                for f in self.updated
+                if f.name not in loader.importer.match
+            )
+            self.on_conflict = f"ON CONFLICT ({conflict}) DO UPDATE SET {sets}"
+        else:
+            self.on_conflict = f"ON CONFLICT ({conflict}) DO NOTHING"
+        placeholders = ", ".join(["%s"] * len(self.fields))
+        # Table and column names come from the model, never from the file.
+        self.insert = (
+            f"INSERT INTO {self.table} ({self.columns}) VALUES ({placeholders}) "  # noqa: S608
+            f"{self.on_conflict}"
+        )
+
+    def _defaults(self) -> dict[str, Any]:
+        """A created record's values for the fields the file does not give."""
+        defaults = {f.name: f.get_default() for f in self.fields}
+        defaults.update(self.loader.importer.new_record_defaults())
+        audit = stamp({}, creating=True)
+        for name in AUDIT_FIELDS:
+            key = name if name.endswith("_at") else f"{name}_id"
+            if key in audit and name in defaults:
+                defaults[name] = audit[key]
+        return defaults
+
+    def _params(self, planned: list[tuple[int, dict[str, Any], bool]]) -> list[tuple]:
+        """One tuple of column values per row: the row's values, else the defaults. On
+        SQLite, values are adapted here (the driver would call an adapter per value): the
+        defaults once per batch, the row's values by their field's type."""
+        defaults = self._defaults()
+        names = [f.name for f in self.fields]
+        adapters: list[tuple[int, Any]] = []
+        if connection.vendor == "sqlite":
+            for f in self.fields:
+                defaults[f.name] = f.get_db_prep_save(defaults[f.name], connection)
+            adapters = [
+                (i, adapter)
+                for i, f in enumerate(self.fields)
+                if f.name in self.loader.given and (adapter := _sqlite_adapter(f)) is not None
+            ]
+        params = []
+        for _row, values, _exists in planned:
+            record = [values[name] if name in values else defaults[name] for name in names]
+            for i, adapter in adapters:
+                value = record[i]
+                if value is not None and value.__class__ is not str:
+                    record[i] = adapter(value)
+            params.append(tuple(record))
+        return params
+
+    def write(self, planned: list[tuple[int, dict[str, Any], bool]]) -> list[RowResult]:
+        if not planned:
+            return []
+        params = self._params(planned)
+        try:
+            with transaction.atomic():
+                if connection.vendor == "postgresql":
+                    self._copy(params)
+                else:
+                    with connection.cursor() as cursor:
+                        cursor.executemany(self.insert, params)
+        except DatabaseError:
+            return self._one_by_one(planned, params)
+        return [RowResult(row, UPDATE if exists else CREATE) for row, _values, exists in planned]
+
+    def _copy(self, params: list[tuple]) -> None:
+        """PostgreSQL: COPY the batch into a staging table, then one INSERT … SELECT."""
+        stage = connection.ops.quote_name(f"imports_stage_{self.loader.model._meta.db_table}")
+        # Table and column names come from the model, never from the file.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "  # noqa: S608
+                f"SELECT {self.columns} FROM {self.table} WITH NO DATA"
+            )
+            cursor.execute(f"TRUNCATE {stage}")
+            with cursor.cursor.copy(f"COPY {stage} ({self.columns}) FROM STDIN") as copy:
+                for record in params:
+                    copy.write_row(record)
+            cursor.execute(
+                f"INSERT INTO {self.table} ({self.columns}) "  # noqa: S608
+                f"SELECT {self.columns} FROM {stage} {self.on_conflict}"
+            )
+
+    def _one_by_one(
+        self, planned: list[tuple[int, dict[str, Any], bool]], params: list[tuple]
+    ) -> list[RowResult]:
+        """The batch statement was refused: write row by row so that only the rows at fault
+        are rejected, with the database's reason."""
+        results = []
+        for (row, _values, exists), record in zip(planned, params, strict=True):
+            try:
+                with transaction.atomic(), connection.cursor() as cursor:
+                    cursor.execute(self.insert, record)
+            except DatabaseError as exc:
+                results.append(RowResult(row, REJECT, self._refusal(exc)))
+            else:
+                results.append(RowResult(row, UPDATE if exists else CREATE))
+        return results
+
+    def _refusal(self, exc: DatabaseError) -> str:
+        text = str(exc)
+        for constraint in self.loader.model._meta.constraints:
+            if re.search(rf"\b{re.escape(constraint.name)}\b", text):
+                return str(constraint.violation_error_message) % {"name": constraint.name}
+        return _("The database refused the row: %(error)s") % {"error": text.strip()}
+
+
+def _sqlite_adapter(f: models.Field) -> Any:
+    """How a value of field ``f`` is written to SQLite, when not as Python holds it."""
+    if isinstance(f, models.DateTimeField):
+        return connection.ops.adapt_datetimefield_value
+    if isinstance(f, models.DateField):
+        return datetime.date.isoformat
+    if isinstance(f, models.DecimalField):
+        return str
+    return None
+
+
+def field_type_label(f: Field) -> str:
+    """The type of a field as templates and the API describe it."""
+    return "reference" if f.type == FieldType.REFERENCE else str(f.type)

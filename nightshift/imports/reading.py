@@ -1,0 +1,280 @@
+"""Reading uploaded files: CSV (encoding and delimiter detected) and spreadsheets (.xlsx, .xls,
+.ods through python-calamine), row by row.
+
+``inspect`` looks at a file once and says what it is (format, encoding, delimiter, sheets);
+``open_source`` then gives its rows as ``(row number, cells)`` as often as needed. Row numbers
+are those a spreadsheet program shows (the header is row 1); blank rows are skipped and
+numbered all the same. CSV is streamed, so memory stays flat however long the file; a
+spreadsheet sheet is held by calamine while it is read.
+
+A file that cannot be read raises ``FileProblem`` with a message for the operator: not a
+spreadsheet, damaged or cut short, empty, too large, an unknown sheet.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import zipfile
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+__all__ = ["FORMATS", "FileProblem", "Layout", "Source", "inspect", "open_source"]
+
+FORMATS = ("csv", "xlsx", "xls", "ods")
+# Bytes looked at to detect the encoding and the delimiter: enough for dozens of rows.
+SAMPLE_BYTES = 64 * 1024
+DELIMITERS = (",", ";", "\t", "|")
+# Upload limit unless NIGHTSHIFT_IMPORT_MAX_BYTES says otherwise.
+MAX_BYTES = 512 * 1024 * 1024
+OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls (and other old Office files)
+ZIP = b"PK\x03\x04"
+# Magic numbers of files people upload by mistake.
+NOT_TABULAR = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"\x1f\x8b", b"Rar!", b"7z\xbc")
+# Bytes that never appear in text (C0 controls but tab, newline, carriage return, form feed).
+BINARY = frozenset(range(32)) - {9, 10, 12, 13}
+
+# A field longer than the csv module's default 128 KiB is a broken file, not a long note;
+# 1 MiB leaves room for genuine long notes.
+csv.field_size_limit(1024 * 1024)
+
+
+class FileProblem(Exception):
+    """The file cannot be imported at all; the message says why, for the operator."""
+
+
+@dataclass
+class Layout:
+    """What a file is: its format and, for CSV, encoding and delimiter; for spreadsheets,
+    the sheet to read and the sheets there are."""
+
+    format: str
+    encoding: str = ""
+    delimiter: str = ""
+    sheet: str = ""
+    sheets: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def check_size(size: int, limit: int | None = None) -> None:
+    if limit is None:
+        limit = getattr(settings, "NIGHTSHIFT_IMPORT_MAX_BYTES", MAX_BYTES)
+    if size == 0:
+        raise FileProblem(_("The file is empty."))
+    if size > limit:
+        raise FileProblem(
+            _("The file is %(size)s; files up to %(limit)s can be imported.")
+            % {"size": _megabytes(size), "limit": _megabytes(limit)}
+        )
+
+
+def inspect(path: str | Path, *, sheet: str = "", limit: int | None = None) -> Layout:
+    """Say what the file at ``path`` is, or raise ``FileProblem``."""
+    path = Path(path)
+    check_size(path.stat().st_size, limit)
+    with path.open("rb") as stream:
+        head = stream.read(SAMPLE_BYTES)
+    if head.startswith(ZIP):
+        return _sheet_layout(path, _zip_format(path), sheet)
+    if head.startswith(OLE2):
+        return _sheet_layout(path, "xls", sheet)
+    if head.startswith(NOT_TABULAR):
+        raise _not_tabular()
+    encoding = detect_encoding(head)
+    text = _decode_sample(head, encoding)
+    if any(ord(char) in BINARY for char in text[:SAMPLE_BYTES]):
+        raise _not_tabular()
+    return Layout("csv", encoding=encoding, delimiter=sniff_delimiter(text))
+
+
+def _not_tabular() -> FileProblem:
+    return FileProblem(
+        _("This is not a CSV file or a spreadsheet; upload a .csv, .xlsx, .xls or .ods file.")
+    )
+
+
+def _truncated() -> FileProblem:
+    return FileProblem(
+        _(
+            "The file is damaged or incomplete (it may have been cut short while copying); "
+            "save it again from its program and upload it again."
+        )
+    )
+
+
+def _zip_format(path: Path) -> str:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            if "xl/workbook.xml" in names:
+                return "xlsx"
+            if {"content.xml", "mimetype"} <= names and b"spreadsheet" in archive.read("mimetype"):
+                return "ods"
+    except zipfile.BadZipFile:
+        raise _truncated() from None
+    raise _not_tabular()
+
+
+def _sheet_layout(path: Path, fmt: str, sheet: str) -> Layout:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # calamine raises its own error classes per format
+        raise _calamine_problem(exc) from None
+    with workbook:
+        names = list(workbook.sheet_names)
+    if not names:
+        raise FileProblem(_("The spreadsheet has no sheets."))
+    if sheet and sheet not in names:
+        raise FileProblem(
+            _("The spreadsheet has no sheet “%(sheet)s”; its sheets are: %(sheets)s.")
+            % {"sheet": sheet, "sheets": ", ".join(names)}
+        )
+    return Layout(fmt, sheet=sheet or names[0], sheets=names)
+
+
+def _calamine_problem(exc: Exception) -> FileProblem:
+    from python_calamine import PasswordError
+
+    if isinstance(exc, PasswordError):
+        return FileProblem(_("The spreadsheet is protected by a password; save it without one."))
+    return _truncated()
+
+
+def detect_encoding(head: bytes) -> str:  # noqa: PLR0911 — one answer per evidence
+    """The encoding of a text file from its first bytes: a byte-order mark, else UTF-8 when
+    it decodes, else what charset-normalizer finds among UTF-16 and Windows-1252/Latin-1."""
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    try:
+        # final=False: a sample cut inside a multi-byte character is still UTF-8.
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    zeros_even = head[0::2].count(0)
+    zeros_odd = head[1::2].count(0)
+    if zeros_odd > len(head) // 4:
+        return "utf-16-le"
+    if zeros_even > len(head) // 4:
+        return "utf-16-be"
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(head).best()
+    guess = (best.encoding if best else "").replace("_", "-")
+    if guess.startswith("utf-16"):
+        return guess
+    try:
+        head.decode("cp1252")
+    except UnicodeDecodeError:
+        return "latin-1"
+    return "cp1252"
+
+
+def _decode_sample(head: bytes, encoding: str) -> str:
+    try:
+        return codecs.getincrementaldecoder(encoding)().decode(head, final=False)
+    except UnicodeDecodeError:
+        raise _not_tabular() from None
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter among comma, semicolon, tab and pipe that splits the sample's first
+    records into the same number (> 1) of fields most consistently; comma when none does."""
+    # Drop the last line: the sample may end inside it.
+    cut = text.rfind("\n")
+    sample = text[:cut] if cut > 0 else text
+    best, best_score = ",", (0, 0)
+    for delimiter in DELIMITERS:
+        try:
+            records = [r for r in csv.reader(io.StringIO(sample), delimiter=delimiter) if r][:50]
+        except csv.Error:
+            continue
+        if not records or len(records[0]) < 2:
+            continue
+        width = len(records[0])
+        score = (sum(1 for record in records if len(record) == width), width)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+class Source:
+    """The rows of one file, readable from the start as often as needed."""
+
+    def __init__(self, path: str | Path, layout: Layout) -> None:
+        self.path = Path(path)
+        self.layout = layout
+        self._sheet = None
+
+    def rows(self) -> Iterator[tuple[int, list[Any]]]:
+        """``(row number, cells)`` of every non-blank row, in order."""
+        if self.layout.format == "csv":
+            return self._csv_rows()
+        return self._sheet_rows()
+
+    def _csv_rows(self) -> Iterator[tuple[int, list[Any]]]:
+        layout = self.layout
+        try:
+            with self.path.open(encoding=layout.encoding, newline="") as stream:
+                reader = csv.reader(stream, delimiter=layout.delimiter, strict=True)
+                number = 0
+                for number, record in enumerate(reader, start=1):
+                    if record and any(record):
+                        yield number, record
+        except UnicodeDecodeError as exc:
+            raise FileProblem(
+                _(
+                    "The file is not valid %(encoding)s text after row %(row)s (byte %(byte)s); "
+                    "save it again as UTF-8."
+                )
+                % {"encoding": layout.encoding, "row": number, "byte": exc.start}
+            ) from None
+        except csv.Error as exc:
+            raise FileProblem(
+                _(
+                    "Row %(row)s cannot be read (%(error)s); the file may have been cut short "
+                    "inside a quoted value."
+                )
+                % {"row": number + 1, "error": exc}
+            ) from None
+
+    def sheet(self):
+        if self._sheet is None:
+            from python_calamine import CalamineWorkbook
+
+            try:
+                workbook = CalamineWorkbook.from_path(str(self.path))
+                self._sheet = workbook.get_sheet_by_name(self.layout.sheet)
+            except Exception as exc:
+                raise _calamine_problem(exc) from None
+        return self._sheet
+
+    def _sheet_rows(self) -> Iterator[tuple[int, list[Any]]]:
+        sheet = self.sheet()
+        first_row = (sheet.start or (0, 0))[0] + 1
+        for index, cells in enumerate(sheet.iter_rows()):
+            if any(cell != "" and cell is not None for cell in cells):
+                yield first_row + index, cells
+
+    def close(self) -> None:
+        self._sheet = None
+
+
+def open_source(path: str | Path, layout: Layout) -> Source:
+    return Source(path, layout)

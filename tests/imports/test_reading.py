@@ -1,0 +1,168 @@
+"""Reading files: every format and encoding, delimiters, quoted newlines, spreadsheet cells,
+and the files that cannot be read at all."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from nightshift.imports.reading import FileProblem, Source, inspect
+from tests.imports.files import FIXTURES, csv_bytes, ods_bytes, xlsx_bytes
+
+ROWS = [["Código", "Nome", "Cidade"], ["00042", "José", "São Paulo"], ["00043", "Zoë", "Niterói"]]
+
+
+def rows_of(path, **kwargs):
+    layout = inspect(path, **kwargs)
+    return layout, [cells for _n, cells in Source(path, layout).rows()]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "detected"),
+    [
+        ("utf-8", "utf-8"),
+        ("utf-8-sig", "utf-8-sig"),
+        ("utf-16", "utf-16"),
+        ("utf-16-le", "utf-16-le"),
+        ("cp1252", "cp1252"),
+    ],
+)
+def test_csv_encodings_are_detected_and_accents_survive(tmp_path, encoding, detected):
+    path = tmp_path / "f.csv"
+    path.write_bytes(csv_bytes(ROWS, encoding=encoding))
+    layout, rows = rows_of(path)
+    assert layout.encoding == detected
+    assert rows == ROWS
+
+
+def test_latin_1_bytes_undefined_in_windows_1252_read_as_latin_1(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_bytes("code,name\n1,Jos\xe9\x81\n".encode("latin-1"))
+    layout, rows = rows_of(path)
+    assert layout.encoding == "latin-1"
+    assert rows[1] == ["1", "José\x81"]
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+def test_the_delimiter_is_sniffed(tmp_path, delimiter):
+    path = tmp_path / "f.csv"
+    path.write_bytes(csv_bytes([["a", "b, c", "d"], ["1", "2; 3", "4"]], delimiter=delimiter))
+    layout, rows = rows_of(path)
+    assert layout.delimiter == delimiter
+    assert rows == [["a", "b, c", "d"], ["1", "2; 3", "4"]]
+
+
+def test_quoted_fields_may_hold_newlines_and_row_numbers_count_records(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_bytes(b'code,note\n1,"two\nlines"\n\n2,plain\n')
+    layout = inspect(path)
+    assert list(Source(path, layout).rows()) == [
+        (1, ["code", "note"]),
+        (2, ["1", "two\nlines"]),
+        (4, ["2", "plain"]),
+    ]
+
+
+def test_xlsx_keeps_text_zeros_and_gives_real_dates(tmp_path):
+    path = tmp_path / "f.xlsx"
+    path.write_bytes(xlsx_bytes([["Code", "Born"], ["00042", datetime.date(1980, 2, 3)]]))
+    layout, rows = rows_of(path)
+    assert layout.format == "xlsx"
+    assert rows == [["Code", "Born"], ["00042", datetime.date(1980, 2, 3)]]
+
+
+def test_a_chosen_sheet_is_read_instead_of_the_first(tmp_path):
+    path = tmp_path / "f.xlsx"
+    path.write_bytes(xlsx_bytes([["x"]], sheets={"Second": [["Code"], ["C9"]]}))
+    layout, rows = rows_of(path, sheet="Second")
+    assert layout.sheets == ["Sheet1", "Second"]
+    assert rows == [["Code"], ["C9"]]
+
+
+def test_an_unknown_sheet_is_refused_naming_the_sheets(tmp_path):
+    path = tmp_path / "f.xlsx"
+    path.write_bytes(xlsx_bytes([["x"]]))
+    with pytest.raises(FileProblem, match="no sheet “Nope”; its sheets are: Sheet1"):
+        inspect(path, sheet="Nope")
+
+
+def test_xls_fixture_is_read_with_dates_serials_and_zeros():
+    layout, rows = rows_of(FIXTURES / "contacts.xls")
+    assert layout.format == "xls"
+    assert rows[1][0] == "00042"
+    assert rows[1][4] == datetime.date(1980, 2, 3)
+    assert rows[3][4] == 29221  # a date typed as a serial number
+
+
+def test_ods_is_read(tmp_path):
+    path = tmp_path / "f.ods"
+    path.write_bytes(ods_bytes([["Code", "Born"], ["00042", datetime.date(1980, 2, 3)]]))
+    layout, rows = rows_of(path)
+    assert layout.format == "ods"
+    assert rows == [["Code", "Born"], ["00042", datetime.date(1980, 2, 3)]]
+
+
+def test_the_format_comes_from_the_content_not_the_name(tmp_path):
+    path = tmp_path / "spreadsheet.csv"
+    path.write_bytes(xlsx_bytes([["Code"], ["C1"]]))
+    assert inspect(path).format == "xlsx"
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"%PDF-1.4 binary", b"\x89PNG\r\n\x1a\nxxxx", b"\x00\x01\x02\x03binary\x00\x00\x05"],
+)
+def test_a_file_that_is_not_a_spreadsheet_is_refused(tmp_path, content):
+    path = tmp_path / "f.csv"
+    path.write_bytes(content)
+    with pytest.raises(FileProblem, match="not a CSV file or a spreadsheet"):
+        inspect(path)
+
+
+def test_a_zip_that_is_not_a_spreadsheet_is_refused(tmp_path):
+    import zipfile
+
+    path = tmp_path / "f.xlsx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("readme.txt", "hello")
+    with pytest.raises(FileProblem, match="not a CSV file or a spreadsheet"):
+        inspect(path)
+
+
+def test_a_truncated_xlsx_is_reported_as_damaged(tmp_path):
+    path = tmp_path / "f.xlsx"
+    content = xlsx_bytes([["Code"], *[[f"C{n}"] for n in range(500)]])
+    path.write_bytes(content[: len(content) // 2])
+    with pytest.raises(FileProblem, match="damaged or incomplete"):
+        inspect(path)
+
+
+def test_a_csv_cut_inside_a_quoted_value_fails_naming_the_row(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_bytes(b'code,note\n1,ok\n2,"cut sho')
+    layout = inspect(path)
+    with pytest.raises(FileProblem, match="Row 3 cannot be read"):
+        list(Source(path, layout).rows())
+
+
+def test_an_empty_file_is_refused(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_bytes(b"")
+    with pytest.raises(FileProblem, match="The file is empty"):
+        inspect(path)
+
+
+def test_a_file_over_the_limit_is_refused_with_both_sizes(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_bytes(b"code\n" + b"C1\n" * 1000)
+    with pytest.raises(FileProblem, match=r"The file is 0\.0 MB; files up to 0\.0 MB"):
+        inspect(path, limit=100)
+
+
+def test_invalid_bytes_further_down_a_utf16_file_fail_naming_the_row(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_bytes(csv_bytes(ROWS, encoding="utf-16") + b"\x00\xd8")
+    layout = inspect(path)
+    with pytest.raises(FileProblem, match="not valid utf-16 text"):
+        list(Source(path, layout).rows())
