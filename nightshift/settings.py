@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "nightshift.mail",
     "nightshift.api",
     "nightshift.web",
+    "nightshift.exports",
 ]
 
 MIDDLEWARE = [
