@@ -10,6 +10,7 @@ from ninja.errors import AuthenticationError
 
 from nightshift.api import crm, organization, views
 from nightshift.api.auth import API_AUTH, act_as_caller, unauthorized
+from nightshift.exports import api as exports_api
 from nightshift.processes import api as processes_api
 from nightshift.runs import api as runs_api
 
@@ -40,6 +41,7 @@ api.add_router("", organization.router)
 api.add_router("", crm.router)
 api.add_router("", processes_api.router)
 api.add_router("", runs_api.router)
+api.add_router("", exports_api.router)
 
 # Included by the project under /account/tokens/.
 token_urlpatterns = [

@@ -52,6 +52,7 @@ _XML_TEXT = str.maketrans(
         "&": "&amp;",
         "<": "&lt;",
         ">": "&gt;",
+        "\r": "&#13;",  # a parser would read a bare CR as a line feed
         **{chr(code): None for code in range(32) if code not in (9, 10, 13)},
         "\ufffe": None,
         "\uffff": None,
