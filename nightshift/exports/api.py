@@ -14,7 +14,7 @@ from typing import Any
 from django.db import models
 from django.http import HttpRequest, StreamingHttpResponse
 from django.urls import reverse
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 from ninja.pagination import paginate
 from pydantic import ConfigDict
 
@@ -181,7 +181,7 @@ def start_export(request: HttpRequest, payload: ExportIn):
 
     task = tasks().get(pk=started.task.pk)
     run = export_run(started.run.pk) if started.run is not None else None
-    return 201, {"task": task, "run": run}
+    return Status(201, {"task": task, "run": run})
 
 
 @router.get(

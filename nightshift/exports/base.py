@@ -135,6 +135,12 @@ def _final_field(model: type[models.Model], path: str) -> models.Field:
     return model._meta.get_field(parts[-1])
 
 
+def _label_of(model: type[models.Model], path: str) -> str:
+    """The operator's name for a path: its first field's (``classification__name`` is the
+    "Classification", not the classification's "Name")."""
+    return str(capfirst(model._meta.get_field(path.split("__", 1)[0]).verbose_name))
+
+
 def _kind_of(model_field: models.Field) -> str:
     if model_field.choices:
         return Kind.CHOICE
@@ -169,7 +175,7 @@ class Column:
         if isinstance(source, str):
             model_field = _final_field(model, source)
             kind = kind or _kind_of(model_field)
-            label = label or capfirst(model_field.verbose_name)
+            label = label or _label_of(model, source)
             decimals = getattr(model_field, "decimal_places", None)
             expression: Any = F(source)
         else:
@@ -241,7 +247,7 @@ class Filter:
         return BoundFilter(
             name=self.name,
             source=source,
-            label=str(self.label or capfirst(model_field.verbose_name)),
+            label=str(self.label or _label_of(model, source)),
             kind=kind,
             lookup=self.lookup,
             choices=choices,

@@ -62,6 +62,7 @@ class ContactExporter(Exporter):
         Filter("birth_date"),
         Filter("last_purchase_date"),
         Filter("accumulated_purchase_amount"),
+        Filter("days_since_last_purchase"),
         Filter("created_at"),
     )
 

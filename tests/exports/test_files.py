@@ -35,7 +35,8 @@ def test_xlsx_neutralises_formula_triggers_and_writes_no_formula(export, hostile
     data = file_bytes(run)
     rows = read_xlsx(data, tmp_path)[1:]
     assert [row[1] for row in rows] == ["'" + text for text in DANGEROUS]
-    import zipfile, io
+    import io
+    import zipfile
 
     sheet = zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml")
     assert b"<f>" not in sheet
@@ -56,7 +57,8 @@ def test_xlsx_has_typed_cells_a_header_and_every_row(export, crm, tmp_path):
     run = export("contacts", file_type="xlsx", batch_size=1)
     assert run.state == RunState.COMPLETED
     export_file = ExportFile.objects.get(run=run)
-    assert export_file.file_name.endswith(".xlsx") and export_file.rows == 2
+    assert export_file.file_name.endswith(".xlsx")
+    assert export_file.rows == 2
     rows = read_xlsx(file_bytes(run), tmp_path)
     header, alice, bob = rows
     alice = dict(zip(header, alice, strict=True))

@@ -173,7 +173,8 @@ def test_a_recurring_export_is_accepted(operator):
         file_type="xlsx",
         schedule={"mode": "cron", "expression": "0 3 * * *"},
     )
-    assert started.run is None and started.task.next_fire_at is not None
+    assert started.run is None
+    assert started.task.next_fire_at is not None
 
 
 def test_an_outsider_cannot_start_an_export(outsider):
