@@ -76,10 +76,15 @@ class AsCell(models.Func):
 
     output_field = models.TextField()
 
-    def __init__(self, expression: Any, kind: str, decimals: int | None = None) -> None:
+    def __init__(
+        self, expression: Any, kind: str, decimals: int | None = None, serial_zone: str = ""
+    ) -> None:
         super().__init__(expression)
         self.kind = kind
         self.decimals = decimals
+        # XLSX on PostgreSQL: dates and date-times as spreadsheet serial numbers (days since
+        # 1899-12-30; date-times as wall time in this zone), so Python only copies them.
+        self.serial_zone = serial_zone
 
     def _inner(self, compiler, connection) -> tuple[str, list]:
         sql, params = compiler.compile(self.source_expressions[0])
@@ -99,6 +104,14 @@ class AsCell(models.Func):
 
     def as_postgresql(self, compiler, connection, **extra):
         sql, params = self._inner(compiler, connection)
+        if self.serial_zone and self.kind == Kind.DATE:
+            return f"CAST(({sql}) - DATE '1899-12-30' AS text)", params
+        if self.serial_zone and self.kind == Kind.DATETIME:
+            return (
+                f"CAST(round(EXTRACT(EPOCH FROM (({sql}) AT TIME ZONE %s)) / 86400 + 25569, 8) "
+                "AS text)",
+                [*params, self.serial_zone],
+            )
         if self.kind == Kind.DATETIME:
             return f"to_char(({sql}) AT TIME ZONE 'UTC', %s)", [
                 *params,
@@ -113,7 +126,33 @@ class AsCell(models.Func):
         return f"CAST({sql} AS VARCHAR(255))", params
 
 
-def _neutralised(expression: Any) -> Any:
+class Neutralised(models.Func):
+    """Text with a leading apostrophe when it starts with a formula trigger. The triggers are
+    SQL literals rather than parameters: this runs on every text cell of every row, and 29
+    columns would otherwise send hundreds of parameters with each batch's query."""
+
+    output_field = models.TextField()
+    # Each vendor's spelling of FORMULA_TRIGGERS; a vendor not here gets the portable form.
+    TRIGGERS: ClassVar[dict[str, str]] = {
+        "sqlite": "'=', '+', '-', '@', char(9), char(13)",
+        "postgresql": "'=', '+', '-', '@', chr(9), chr(13)",
+    }
+
+    def as_sql(self, compiler, connection, **extra):
+        triggers = self.TRIGGERS.get(connection.vendor)
+        if triggers is None:
+            return compiler.compile(_neutralised_portable(self.source_expressions[0]))
+        sql, params = compiler.compile(self.source_expressions[0])
+        return (
+            f"CASE WHEN substr({sql}, 1, 1) IN ({triggers}) THEN chr(39) || {sql} ELSE {sql} END"
+            if connection.vendor == "postgresql"
+            else f"CASE WHEN substr({sql}, 1, 1) IN ({triggers}) THEN char(39) || {sql} "
+            f"ELSE {sql} END",
+            [*params, *params, *params],
+        )
+
+
+def _neutralised_portable(expression: Any) -> Any:
     return Case(
         When(
             In(Substr(expression, 1, 1), list(FORMULA_TRIGGERS)),
@@ -203,10 +242,12 @@ class BoundColumn:
     decimals: int | None = None
     path: str | None = None
 
-    def cell(self) -> Any:
-        """The SQL expression that reads this column as the text of its cell."""
+    def cell(self, serial_zone: str = "") -> Any:
+        """The SQL expression that reads this column as the text of its cell; with
+        ``serial_zone``, dates and date-times as spreadsheet serials where the database can
+        (PostgreSQL), ISO 8601 elsewhere."""
         if self.kind in (Kind.TEXT, Kind.CHOICE):
-            return _neutralised(Cast(self.expression, models.TextField()))
+            return Neutralised(Cast(self.expression, models.TextField()))
         if self.kind == Kind.BOOLEAN:
             return Case(
                 When(Q(**{self.path: True}), then=Value("true")),
@@ -214,7 +255,7 @@ class BoundColumn:
                 default=Value(None),
                 output_field=models.TextField(),
             )
-        return AsCell(self.expression, self.kind, self.decimals)
+        return AsCell(self.expression, self.kind, self.decimals, serial_zone)
 
 
 # ----------------------------------------------------------------------------- filters

@@ -19,6 +19,7 @@ import csv
 import datetime
 import io
 import os
+import re
 import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -46,18 +47,9 @@ ZSTD_LEVEL = 3  # fast enough not to show in the batch time, and shrinks CSV abo
 ZIP_LEVEL = 1  # the worksheet dominates the time; level 1 costs a fifth of level 6 for ~10 % size
 EXCEL_EPOCH = datetime.date(1899, 12, 30).toordinal()  # serial 0 of the 1900 date system
 
-# XML 1.0 cannot hold most control characters even escaped; they are dropped from cells.
-_XML_TEXT = str.maketrans(
-    {
-        "&": "&amp;",
-        "<": "&lt;",
-        ">": "&gt;",
-        "\r": "&#13;",  # a parser would read a bare CR as a line feed
-        **{chr(code): None for code in range(32) if code not in (9, 10, 13)},
-        "\ufffe": None,
-        "\uffff": None,
-    }
-)
+# XML 1.0 cannot hold most control characters even escaped: they are dropped, once per chunk
+# (the markup around the cells has none); a CR is kept as a reference, or a parser reads LF.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _TEXT_CELL = '<c t="inlineStr"><is><t xml:space="preserve">%s</t></is></c>'
 _HEADER_CELL = '<c t="inlineStr" s="3"><is><t xml:space="preserve">%s</t></is></c>'
 _EMPTY_CELL = "<c/>"
@@ -75,26 +67,31 @@ def decompress(data: bytes | memoryview) -> bytes:
 # ----------------------------------------------------------------------------- CSV
 
 
-def render_csv(rows: Iterable[Sequence[Any]]) -> bytes:
-    """CSV lines for ``rows`` (RFC 4180 quoting, CRLF line ends), UTF-8."""
+def render_csv(rows: Iterable[Sequence[Any]], line_end: str = "\r\n") -> bytes:
+    """CSV lines for ``rows``, UTF-8, quoted as RFC 4180 says (a field holding the delimiter,
+    a quote, CR or LF is quoted; the writer only quotes CR when the line end holds one)."""
     buffer = io.StringIO()
-    csv.writer(buffer).writerows(rows)
+    csv.writer(buffer, lineterminator=line_end).writerows(rows)
     return buffer.getvalue().encode("utf-8")
 
 
-def csv_header(labels: Sequence[str]) -> bytes:
+def csv_header(labels: Sequence[str], line_end: str = "\r\n") -> bytes:
     """The first line of a CSV export, after the byte-order mark."""
-    return CSV_BOM.encode("utf-8") + render_csv([labels])
+    return CSV_BOM.encode("utf-8") + render_csv([labels], line_end)
 
 
 # ----------------------------------------------------------------------------- XLSX
 
 
 def _date_serial(text: str) -> str:
+    if "-" not in text:  # already a serial (the database computed it)
+        return text
     return str(datetime.date.fromisoformat(text[:10]).toordinal() - EXCEL_EPOCH)
 
 
 def _datetime_serial(text: str, zone) -> str:
+    if "-" not in text:
+        return text
     # Cells hold local wall time (a spreadsheet has no time zones); the database gives UTC.
     local = datetime.datetime.fromisoformat(text).astimezone(zone).replace(tzinfo=None)
     midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -102,9 +99,14 @@ def _datetime_serial(text: str, zone) -> str:
     return repr(local.toordinal() - EXCEL_EPOCH + fraction)
 
 
+def _text(value: str) -> str:
+    return _TEXT_CELL % value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def render_xlsx_rows(rows: Iterable[Sequence[Any]], kinds: Sequence[str]) -> bytes:
     """SpreadsheetML ``<row>`` elements for ``rows``: text as inline strings, numbers and
-    booleans as values, dates and date-times as serials with a date format."""
+    booleans as values, dates and date-times as serials with a date format (given as serials
+    or as ISO 8601 text)."""
     zone = timezone.get_current_timezone()
     renderers = []
     for kind in kinds:
@@ -119,15 +121,20 @@ def render_xlsx_rows(rows: Iterable[Sequence[Any]], kinds: Sequence[str]) -> byt
                 lambda v: f'<c s="{DATETIME_STYLE}"><v>{_datetime_serial(v, zone)}</v></c>'
             )
         else:
-            renderers.append(lambda v: _TEXT_CELL % v.translate(_XML_TEXT))
-    out: list[str] = []
-    for row in rows:
-        cells = [
-            _EMPTY_CELL if value is None or value == "" else render(value)
-            for render, value in zip(renderers, row, strict=True)
-        ]
-        out.append("<row>" + "".join(cells) + "</row>")
-    return "".join(out).encode("utf-8")
+            renderers.append(_text)
+    out: list[str] = [
+        "<row>"
+        + "".join(
+            [
+                _EMPTY_CELL if value is None or value == "" else render(value)
+                for render, value in zip(renderers, row, strict=True)
+            ]
+        )
+        + "</row>"
+        for row in rows
+    ]
+    xml = _XML_INVALID.sub("", "".join(out)).replace("\r", "&#13;")
+    return xml.encode("utf-8")
 
 
 _CONTENT_TYPES = (
