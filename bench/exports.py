@@ -204,7 +204,8 @@ def main() -> None:
                 rates, peaks = [], []
                 for _ in range(options.repeat):
                     seconds, peak, run = export(user, file_type)
-                    assert run.state == "completed" and run.succeeded == size, run.message
+                    assert run.state == "completed", run.message
+                    assert run.succeeded == size, run.succeeded
                     file = ExportFile.objects.get(run=run)
                     rates.append(size / seconds)
                     peaks.append(peak)

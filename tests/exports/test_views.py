@@ -31,7 +31,8 @@ def test_choose_an_entity_then_start_an_export_and_download_it_from_the_run_page
     choose = signed_in.get("/exports/new/")
     assert b'data-entity="payment_gateway_requests"' in choose.content
     form = signed_in.get("/exports/new/?entity=contacts")
-    assert b"filter_status" in form.content and b"Output settings" in form.content
+    assert b"filter_status" in form.content
+    assert b"Output settings" in form.content
     response = signed_in.post(
         "/exports/new/",
         {
