@@ -35,6 +35,15 @@ def _export_root(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """A request in Portuguese leaves it active in the thread; no test inherits it."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _quiet_heartbeat(monkeypatch):
     monkeypatch.setattr(workers, "HEARTBEAT_INTERVAL", 3600)
 

@@ -48,9 +48,7 @@ def test_postgresql_computes_xlsx_serials_in_the_organization_time_zone(
         redeemed_at=redeemed,
     )
     with timezone.override(zone):
-        data = file_bytes(
-            export("vouchers", file_type="xlsx", columns=["valid_to", "redeemed_at"])
-        )
-    (header, row) = read_xlsx(data, tmp_path)
+        data = file_bytes(export("vouchers", file_type="xlsx", columns=["valid_to", "redeemed_at"]))
+    (_header, row) = read_xlsx(data, tmp_path)
     assert row[0] in (datetime.date(2026, 3, 31), datetime.datetime(2026, 3, 31))
     assert row[1] == redeemed.astimezone(zone).replace(tzinfo=None)

@@ -94,3 +94,26 @@ def test_an_outsider_is_refused(client, outsider):
     assert client.get("/exports/").status_code == 403
     assert client.get("/exports/new/").status_code == 403
     assert client.get("/exports/1/download/").status_code == 403
+
+
+def test_the_exports_catalogue_translates_every_string():
+    from pathlib import Path
+
+    from babel.messages.pofile import read_po
+
+    import nightshift.exports
+
+    catalogue = Path(nightshift.exports.__file__).parent / "locale/pt_BR/LC_MESSAGES/django.po"
+    with catalogue.open("rb") as po_file:
+        missing = [m.id for m in read_po(po_file) if m.id and (not m.string or m.fuzzy)]
+    assert missing == []
+
+
+def test_the_exports_area_speaks_portuguese(signed_in):
+    from django.core.management import call_command
+
+    call_command("compile_catalogues", verbosity=0)
+    response = signed_in.post("/i18n/setlang/", {"language": "pt-br", "next": "/exports/"})
+    html = signed_in.get(response["Location"]).content.decode()
+    assert "Nova exportação" in html
+    assert "Nenhuma execução de exportação corresponde." in html
