@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ValidationError
 
+from nightshift.crm.models import Contact
 from nightshift.exports.actions import start_export
 from nightshift.exports.models import ChunkKind, ExportChunk, ExportFile
 from nightshift.exports.processes import ExportProcess
@@ -182,3 +183,21 @@ def test_an_outsider_cannot_start_an_export(outsider):
 
     with pytest.raises(PermissionDenied):
         start_export(user=outsider, entity="contacts")
+
+
+def test_a_record_that_starts_matching_inside_a_batch_is_left_out_of_it(
+    export, contacts, monkeypatch
+):
+    made = contacts(4, status="active")
+    Contact.objects.filter(pk=made[2].pk).update(status="inactive")
+    original = ExportProcess.next_keys
+
+    def next_keys_then_change(self, params, **kwargs):
+        keys = original(self, params, **kwargs)
+        Contact.objects.filter(pk=made[2].pk).update(status="active")
+        return keys
+
+    monkeypatch.setattr(ExportProcess, "next_keys", next_keys_then_change)
+    run = export("contacts", filters={"status": "active"})
+    assert (run.state, run.total, run.succeeded) == (RunState.COMPLETED, 3, 3)
+    assert codes(read_csv(file_bytes(run))) == [made[0].code, made[1].code, made[3].code]
