@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "nightshift.alerts",
     "nightshift.api",
     "nightshift.web",
+    "nightshift.exports",
 ]
 
 MIDDLEWARE = [
@@ -195,6 +196,8 @@ NIGHTSHIFT_BASE_URL = os.environ.get("NIGHTSHIFT_BASE_URL", "http://127.0.0.1:80
 # million records ~25 % faster than 1,000 (fewer statements planned and committed per
 # record); 5,000 no faster. A stop rolls back at most this many.
 NIGHTSHIFT_BATCH_SIZE = int(os.environ.get("NIGHTSHIFT_BATCH_SIZE", "2500"))
+# Exports write into directories under this one (the manuals' configurable export directory).
+NIGHTSHIFT_EXPORT_ROOT = Path(os.environ.get("NIGHTSHIFT_EXPORT_ROOT", VAR_DIR / "exports"))
 # A worker whose heartbeat is older than this (seconds) is presumed dead; its runs are taken over.
 NIGHTSHIFT_WORKER_TIMEOUT = int(os.environ.get("NIGHTSHIFT_WORKER_TIMEOUT", "30"))
 # Seconds between a worker's heartbeats; keep it well under NIGHTSHIFT_WORKER_TIMEOUT.

@@ -17,5 +17,6 @@ urlpatterns = [
     path("erp/", include("nightshift.erp.urls")),
     path("", include("nightshift.archiving.urls")),
     path("", include("nightshift.imports.urls")),
+    path("", include("nightshift.exports.urls")),
     path("", include("nightshift.web.urls")),
 ]

@@ -12,6 +12,7 @@ from nightshift.alerts import api as alerts_api
 from nightshift.api import crm, organization, views
 from nightshift.api.auth import API_AUTH, act_as_caller, unauthorized
 from nightshift.archiving import api as archiving_api
+from nightshift.exports import api as exports_api
 from nightshift.imports import api as imports_api
 from nightshift.processes import api as processes_api
 from nightshift.runs import api as runs_api
@@ -46,6 +47,7 @@ api.add_router("", runs_api.router)
 api.add_router("", alerts_api.router)
 api.add_router("", archiving_api.router)
 api.add_router("", imports_api.router)
+api.add_router("", exports_api.router)
 
 # Included by the project under /account/tokens/.
 token_urlpatterns = [

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from django.db.models import Model, QuerySet
     from django.utils.functional import Promise
 
-__all__ = ["Outcome", "ParameterError", "Process", "ProcessFailed"]
+__all__ = ["Outcome", "ParameterError", "Process", "ProcessFailed", "RunOutput"]
 
 
 class ProcessFailed(Exception):
@@ -50,6 +50,17 @@ class Outcome:
     record_id: int
     ok: bool
     message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutput:
+    """A file a run produced (an export, an error file), offered for download on the run page
+    and by the API and the CLI."""
+
+    name: str
+    url: str
+    size: int | None = None
+    description: str = ""
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:
@@ -168,6 +179,11 @@ class Process:
         worker call it again, so it must be idempotent. Raising fails the run. The default
         does nothing."""
         return
+
+    def outputs(self, run: Any) -> list[RunOutput]:
+        """The files ``run`` (a ``ProcessRun`` of this process) produced, for the run page to
+        offer for download. The default is none."""
+        return []
 
     def process_batch(
         self,

@@ -588,6 +588,7 @@ def run_detail(request: HttpRequest, number: int) -> HttpResponse:
             "log": log,
             "can_operate": request.user.has_perm(actions.OPERATE),
             "stores_successes": run.definition.log_level == LogLevel.ALL,
+            "outputs": process().outputs(run) if process else [],
         },
     )
 

@@ -74,6 +74,7 @@ UTILITY_AREAS: tuple[Area, ...] = (
             "Writes CRM records to CSV or Excel files for other systems, on demand or on a "
             "schedule."
         ),
+        url_name="exports:list",
     ),
     Area(
         "archives",
