@@ -34,7 +34,7 @@ from nightshift.imports.mapping import MappingProblem, check_mapping
 from nightshift.imports.models import DataImport, ImportFile, ImportState
 from nightshift.imports.reading import FileProblem
 from nightshift.imports.registry import get_importer
-from nightshift.processes.base import Outcome, ParameterError, Process, ProcessFailed
+from nightshift.processes.base import Outcome, ParameterError, Process, ProcessFailed, RunOutput
 from nightshift.processes.registry import register
 from nightshift.runs.models import RunState
 
@@ -208,6 +208,20 @@ class _ImportProcess(Process):
     @classmethod
     def describe_run(cls, run) -> str:
         return _describe(run)
+
+    def outputs(self, run) -> list[RunOutput]:
+        """The error file of each import of the run, offered on the run page."""
+        return [
+            RunOutput(
+                name=data_import.error_file.name.rsplit("/", 1)[-1],
+                url=reverse("imports:error_file", args=[data_import.pk]),
+                size=data_import.error_file.size,
+                description=_("the %(count)s rejected rows, with the reason of each")
+                % {"count": data_import.rejected},
+            )
+            for data_import in DataImport.objects.filter(run=run).exclude(error_file="")
+            if data_import.error_file.storage.exists(data_import.error_file.name)
+        ]
 
 
 @register

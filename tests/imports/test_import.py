@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from nightshift.crm.choices import ContactKind, DeviceState
 from nightshift.crm.models import (
@@ -464,7 +465,12 @@ def test_windows_1252_semicolon_csv_gives_an_error_file_in_the_same_dialect(
         "C2;Conceição;bad;Column “E-mail” (email): “bad” is not a valid e-mail address.",
     ]
     client.force_login(operator)
-    response = client.get(f"/imports/{data_import.pk}/error-file/")
+    # The run page offers it among the run's files.
+    page = client.get(reverse("runs:run", args=[run.pk])).content.decode()
+    link = f"/imports/{data_import.pk}/error-file/"
+    assert f'href="{link}"' in page
+    assert "file.errors.csv" in page
+    response = client.get(link)
     assert response.status_code == 200
     assert b"".join(response.streaming_content).decode("cp1252") == content
 
