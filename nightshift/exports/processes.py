@@ -132,6 +132,9 @@ class ExportProcess(Process):
         "requests…) that match the filters to a CSV or XLSX file, downloadable from the run."
     )
     Parameters = ExportParameters
+    # A row costs the database little to render and a batch costs a transaction and a chunk:
+    # 20,000 rows a batch export about 1.5x as fast as the default 2,500 (bench/exports.py).
+    batch_size = 20_000
 
     @classmethod
     def parameter_schema(cls) -> dict[str, Any]:

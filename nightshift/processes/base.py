@@ -92,6 +92,9 @@ class Process:
     # has them): what definitions following the agenda fire on until an administrator sets an
     # entry of their own for the process.
     default_agenda: ClassVar[dict[str, Any] | None] = None
+    # Records per batch when the process knows better than ``NIGHTSHIFT_BATCH_SIZE`` (an
+    # export, whose batch is cheap per record and costly per transaction).
+    batch_size: ClassVar[int | None] = None
     # Submitting a definition of this process asks for the user's password again (the
     # definition screens show a password field on Submit; the API and CLI take one).
     requires_password: ClassVar[bool] = False

@@ -92,13 +92,13 @@ def execute(
             pk=run_id, state=RunState.IN_PROGRESS, worker_id="", stop_requested=True
         ).update(state=RunState.STOPPED, ended_at=timezone.now())
         return None
-    return _Execution(run, worker_id, batch_size or BATCH_SIZE, progress).run()
+    return _Execution(run, worker_id, batch_size, progress).run()
 
 
 class _Execution:
     """One worker's hold on one run, from claim to finish."""
 
-    def __init__(self, run: ProcessRun, worker_id: str, batch_size: int, progress) -> None:
+    def __init__(self, run: ProcessRun, worker_id: str, batch_size: int | None, progress) -> None:
         from nightshift.runs.actions import Throttle
 
         self.run_ = run
@@ -142,6 +142,8 @@ class _Execution:
         """Batch after batch to the end, the throttling cap, a stop or a shutdown."""
         run = self.run_
         self.process = get_process(run.process_key)()
+        # The caller's size (tests, benchmarks), else the process's own, else the setting.
+        self.batch_size = self.batch_size or self.process.batch_size or BATCH_SIZE
         self._count()
         self.progress(run)
         while True:

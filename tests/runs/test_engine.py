@@ -334,3 +334,14 @@ def test_a_process_failing_for_a_reason_ends_the_run_failed_with_that_reason_onl
     assert ended.state == RunState.FAILED
     assert ended.message == "The file could not be assembled: disk full."
     assert Lines.completed == []
+
+
+def test_a_process_may_choose_its_batch_size(lines, operator, monkeypatch):
+    monkeypatch.setattr(Lines, "batch_size", 2)
+    definition = lines()
+    task = actions.submit_definition(user=operator, unified_code=definition.unified_code)
+    (run,) = fire_due(task.next_fire_at)
+    seen = []
+    ended = execute(run, progress=lambda r: seen.append(r.processed))
+    assert ended.processed == 5
+    assert seen == [0, 2, 4, 5]
