@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import logging
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -64,6 +65,8 @@ def free_port() -> int:
 @pytest.fixture
 def smtp_server(settings) -> Iterator[Handler]:
     """An SMTP server on 127.0.0.1, and ``MAILERS["default"]`` sending to it."""
+    # aiosmtpd logs every SMTP command at INFO on "mail.log": noise in a failing test's output.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     handler = Handler()
     port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
