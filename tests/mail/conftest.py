@@ -1,3 +1,10 @@
 from __future__ import annotations
 
-from tests.mail.smtp import smtp_server  # noqa: F401 — the fixture
+import pytest
+
+from tests.mail.smtp import serve
+
+
+@pytest.fixture
+def smtp_server(settings):
+    yield from serve(settings)

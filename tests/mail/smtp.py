@@ -10,7 +10,6 @@ import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-import pytest
 from aiosmtpd.controller import Controller
 
 
@@ -62,9 +61,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture
-def smtp_server(settings) -> Iterator[Handler]:
-    """An SMTP server on 127.0.0.1, and ``MAILERS["default"]`` sending to it."""
+def serve(settings) -> Iterator[Handler]:
+    """An SMTP server on 127.0.0.1, and ``MAILERS["default"]`` sending to it: the body of the
+    ``smtp_server`` fixtures (``yield from serve(settings)``)."""
     # aiosmtpd logs every SMTP command at INFO on "mail.log": noise in a failing test's output.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
     handler = Handler()

@@ -14,12 +14,17 @@ from nightshift.mail.models import EmailMessage, EmailTemplate, SuppressionEntry
 from nightshift.processes.base import ParameterError
 from nightshift.processes.builtin.birthdays import BirthdayEmails
 from nightshift.runs.models import LogEntry, RunState
-from tests.mail.smtp import smtp_server  # noqa: F401 — fixture
+from tests.mail.smtp import serve
 
 from ._engine import items, run_process
 from .conftest import TODAY
 
 KEY = BirthdayEmails.key
+
+
+@pytest.fixture
+def smtp_server(settings):
+    yield from serve(settings)
 
 
 @pytest.fixture
@@ -107,7 +112,8 @@ def test_run_mails_each_contact_with_placeholders_filled(
     assert message["Subject"] == "Feliz aniversário, Ana!"
     assert message["To"].addresses[0].display_name == "Ana Araújo"
     html = message.get_body(("html",)).get_content()
-    assert "<b>Ana Araújo</b>" in html and "36 anos" in html
+    assert "<b>Ana Araújo</b>" in html
+    assert "36 anos" in html
     stored = EmailMessage.objects.get()
     assert (stored.contact_id, stored.template_id) == (ana.pk, template.pk)
     assert stored.message_id == f"<birthday.{TODAY:%Y%m%d}.{ana.pk}@localhost>"
@@ -145,7 +151,8 @@ def test_running_twice_the_same_day_greets_once(make_contact, template, operator
         again = run_process(operator, KEY, {"template": "bday"})
     assert len(smtp_server.received) == 1
     ok, message = items(again)[ana.pk]
-    assert ok and "already sent" in message
+    assert ok
+    assert "already sent" in message
 
 
 def test_template_deactivated_after_the_definition_fails_the_run(
@@ -167,7 +174,8 @@ def test_template_deactivated_after_the_definition_fails_the_run(
         task = actions.submit_definition(user=operator, unified_code=definition.unified_code)
         run = engine.execute(fire_task_now(task).pk, worker_id="w")
     assert run.state == RunState.FAILED
-    assert "bday" in run.message and "not active" in run.message
+    assert "bday" in run.message
+    assert "not active" in run.message
     assert smtp_server.received == []
 
 

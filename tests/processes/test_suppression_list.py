@@ -16,12 +16,17 @@ from nightshift.processes.builtin.birthdays import BirthdayEmails
 from nightshift.processes.builtin.expired_jobs import ExpiredJobs
 from nightshift.processes.builtin.suppression_list import SuppressRejectedContacts
 from nightshift.runs.models import RunState
-from tests.mail.smtp import smtp_server  # noqa: F401 — fixture
+from tests.mail.smtp import serve
 
 from ._engine import run_process
 from .conftest import TODAY
 
 KEY = SuppressRejectedContacts.key
+
+
+@pytest.fixture
+def smtp_server(settings):
+    yield from serve(settings)
 
 
 def contact(code: str, status: str, email: str, **fields) -> Contact:
@@ -67,9 +72,11 @@ def test_batch_reports_an_address_listed_meanwhile_as_already_there(population):
     process = SuppressRejectedContacts()
     rejected = population["rejected"]
     outcomes = process.process_batch({}, [rejected.pk], as_of=TODAY, run_number=1)
-    assert outcomes[0].ok and "added" in outcomes[0].message
+    assert outcomes[0].ok
+    assert "added" in outcomes[0].message
     again = process.process_batch({}, [rejected.pk], as_of=TODAY, run_number=2)
-    assert again[0].ok and SuppressionEntry.objects.count() == 1
+    assert again[0].ok
+    assert SuppressionEntry.objects.count() == 1
 
 
 def test_demo_rejected_contacts_are_listed(operator):
