@@ -12,5 +12,6 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("account/tokens/", include(token_urlpatterns)),
     path("", include("nightshift.runs.urls")),
+    path("", include("nightshift.mail.urls")),
     path("", include("nightshift.web.urls")),
 ]

@@ -96,7 +96,9 @@ def placeholders(source: str) -> set[str]:
 
 
 def _render(template: Template, context: dict[str, Any], *, autoescape: bool) -> str:
-    return template.render(Context(context, autoescape=autoescape))
+    # A plain str, not the SafeString Django returns: what a template produced is data to
+    # whatever shows it next (the preview page escapes it like any other value).
+    return "".join([template.render(Context(context, autoescape=autoescape))])
 
 
 def render_parts(
