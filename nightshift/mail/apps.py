@@ -1,6 +1,7 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 
 class MailConfig(AppConfig):
@@ -14,3 +15,14 @@ class MailConfig(AppConfig):
 
         errorlog.install()
         post_migrate.connect(seed_default_agenda, sender=self)
+
+
+# The Mail area of the Utilities menu (nightshift/web/areas.py) is this app's: its texts are
+# marked here too so that this app's catalogue carries their translation.
+AREA_TEXTS = (
+    gettext_noop("Mail"),
+    gettext_noop(
+        "Keeps the e-mail templates the processes send, with a preview on a real contact, "
+        "and the suppression list of addresses that are never mailed."
+    ),
+)
