@@ -2,10 +2,10 @@
 
 A process class may declare ``default_agenda``: the scheduling settings (the JSON the
 scheduler reads) it should run on when an administrator has not chosen otherwise, e.g. daily
-at 02:00 for the birthdays. After every ``migrate`` each registered process that declares one
-and has no agenda entry yet gets it; an entry an administrator set or removed afterwards is
-never overwritten (a removed one comes back only on the next migrate, so remove it by giving
-the process another schedule rather than none).
+at 08:00 for the birthdays. ``nightshift seed_agenda`` gives each registered process that
+declares one and has no agenda entry yet that entry; an entry an administrator set is never
+overwritten. It is a command rather than a ``post_migrate`` hook so that a migrated database
+(a test database among them) starts with the agenda empty, as the engine's tests expect.
 """
 
 from __future__ import annotations

@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
@@ -11,10 +10,8 @@ class MailConfig(AppConfig):
 
     def ready(self) -> None:
         from nightshift.mail import errorlog
-        from nightshift.mail.agenda import seed_default_agenda
 
         errorlog.install()
-        post_migrate.connect(seed_default_agenda, sender=self)
 
 
 # The Mail area of the Utilities menu (nightshift/web/areas.py) is this app's: its texts are
