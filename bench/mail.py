@@ -208,7 +208,7 @@ def per_record_baseline(as_of: dt.date) -> tuple[int, int, float]:
     return covered, sent, time.perf_counter() - started
 
 
-def engine_run(contacts: int) -> tuple[object, float, float]:
+def engine_run(as_of: dt.date, code: str) -> tuple[object, float, float]:
     from nightshift.processes.builtin.birthdays import BirthdayEmails
     from nightshift.runs import engine
     from nightshift.runs.models import ApplicationServer, LogLevel, ProcessRun, RunDefinition
@@ -217,14 +217,14 @@ def engine_run(contacts: int) -> tuple[object, float, float]:
     definition = RunDefinition.objects.create(
         process_key=BirthdayEmails.key,
         name="Bench: birthdays",
-        unified_code="BENCHBDAY",
+        unified_code=code,
         parameters=BirthdayEmails.validate_parameters({"template": "birthday"}),
         schedule={"mode": "now"},
         server=server,
         log_level=LogLevel.ALL,
     )
     run = ProcessRun.objects.create(
-        definition=definition, process_key=definition.process_key, server=server, as_of=AS_OF
+        definition=definition, process_key=definition.process_key, server=server, as_of=as_of
     )
     reset_peak_rss()
     started = time.perf_counter()
@@ -307,9 +307,18 @@ def main() -> None:
         with smtp_server():
             covered, base_sent, base_seconds = per_record_baseline(AS_OF - dt.timedelta(days=1))
             rss_before = rss_mb()
-            run, seconds, peak = engine_run(options.contacts)
+            run, seconds, peak = engine_run(AS_OF, "BENCHBDAY")
             greeted = EmailMessage.objects.filter(message_id__startswith="<birthday.").count()
             batched, single = mail_path(options.letters, options.baseline_letters)
+        # The same run without SMTP (Django's in-memory mailer), the day after: what the
+        # selection, rendering, suppression and recording cost on their own.
+        from django.conf import settings
+        from django.core import mail
+
+        settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+        mail.outbox = []
+        quiet, quiet_seconds, _peak = engine_run(AS_OF + dt.timedelta(days=1), "BENCHBDAY2")
+        mail.outbox = []
 
         from nightshift.runs.models import RunState
 
@@ -333,6 +342,11 @@ def main() -> None:
         print(
             f"  {'engine.execute (birthdays)':<32}{options.contacts:>10,}  {greeted:>8,}  "
             f"{seconds:>8.1f}  {rate:>11,.0f}  {greeted / seconds:>11,.0f}"
+        )
+        print(
+            f"  {'engine.execute, in-memory mailer':<32}{options.contacts:>10,}  "
+            f"{quiet.processed:>8,}  {quiet_seconds:>8.1f}  "
+            f"{options.contacts / quiet_seconds:>11,.0f}  {quiet.processed / quiet_seconds:>11,.0f}"
         )
         print(
             f"  run #{run.pk} {run.state}: {run.processed:,} candidates, {greeted:,} mailed, "
