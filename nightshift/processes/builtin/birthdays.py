@@ -26,6 +26,8 @@ from nightshift.processes.registry import register
 
 __all__ = ["BirthdayEmails", "birthday_filter"]
 
+MIN_BIRTH_YEAR = 1900  # contacts born earlier are not greeted (a birth date that old is a typo)
+
 
 class BirthdayParameters(BaseModel):
     """Criteria and input settings of a birthday e-mails run definition."""
@@ -59,13 +61,25 @@ def birthday_filter(as_of: datetime.date) -> Q:
     """Contacts whose birthday is ``as_of``; on 28 February of a common year, those born on
     29 February too.
 
-    >>> birthday_filter(datetime.date(2027, 2, 28))  # doctest: +SKIP
-    <Q: (OR: (AND: ('birth_date__month', 2), ('birth_date__day', 28)), (AND: …29))>
+    An ``IN`` list of the day in every year from ``MIN_BIRTH_YEAR`` rather than "month = m and
+    day = d": the list is read through the birth date index, where extracting the month and
+    day scans every contact (bench/mail.py: a million contacts).
+
+    >>> len(birthday_filter(datetime.date(2027, 2, 28)).children[0][1])  # 128 + 31 leap days
+    159
     """
-    condition = Q(birth_date__month=as_of.month, birth_date__day=as_of.day)
+    dates = [
+        datetime.date(year, as_of.month, as_of.day)
+        for year in range(MIN_BIRTH_YEAR, as_of.year + 1)
+        if (as_of.month, as_of.day) != (2, 29) or calendar.isleap(year)
+    ]
     if as_of.month == 2 and as_of.day == 28 and not calendar.isleap(as_of.year):
-        condition |= Q(birth_date__month=2, birth_date__day=29)
-    return condition
+        dates += [
+            datetime.date(year, 2, 29)
+            for year in range(MIN_BIRTH_YEAR, as_of.year)
+            if calendar.isleap(year)
+        ]
+    return Q(birth_date__in=dates)
 
 
 @register
