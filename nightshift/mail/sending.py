@@ -281,23 +281,27 @@ def _record(
     _header, bare = _from_address(from_email)
     now = timezone.now()
     EmailMessage.objects.bulk_create(
-        EmailMessage(
-            direction=EmailDirection.OUTBOUND,
-            message_id=message_id,
-            thread_key=message_id,
-            from_address=bare,
-            to_addresses=addresses[letter.key],
-            subject=letter.subject[:400],
-            body_text=letter.text,
-            body_html=letter.html,
-            sent_from_crm=True,
-            template_id=letter.template_id,
-            contact_id=letter.contact_id,
-            lead_id=letter.lead_id,
-            mailbox=bare,
-            sent_at=now,
-        )
-        for letter, message_id in sent
+        (
+            EmailMessage(
+                direction=EmailDirection.OUTBOUND,
+                message_id=message_id,
+                thread_key=message_id,
+                from_address=bare,
+                to_addresses=addresses[letter.key],
+                subject=letter.subject[:400],
+                body_text=letter.text,
+                body_html=letter.html,
+                sent_from_crm=True,
+                template_id=letter.template_id,
+                contact_id=letter.contact_id,
+                lead_id=letter.lead_id,
+                mailbox=bare,
+                sent_at=now,
+            )
+            for letter, message_id in sent
+        ),
+        # Two runs racing on the same letter both sent it; one record is enough.
+        ignore_conflicts=True,
     )
 
 

@@ -144,7 +144,8 @@ class PastDueInvoices(Process):
         as_of: datetime.date,
         run_number: int | None,
     ) -> list[Outcome]:
-        """1. Lock the batch's invoices still candidates, with their last charge date.
+        """1. Lock the batch's invoices still candidates, with their last charge date, and drop
+           those another worker charged meanwhile.
         2. Compute each penalty in Python (decimal, rounded half up to the cent).
         3. Insert the penalties with one INSERT, then add each to its invoice's penalties and
            balance with one UPDATE reading today's charge back by subquery."""
@@ -166,6 +167,16 @@ class PastDueInvoices(Process):
                 "pk", "code", "issued_on", "payment_terms_days", "amount", "balance", "last_charged"
             )
         )
+        # Read again after the lock: another worker that charged these invoices and committed
+        # while this one waited is invisible to the locking query's own snapshot.
+        charged = InvoicePenalty.objects.filter(invoice_id__in=[row["pk"] for row in rows])
+        charged = (
+            charged.filter(rule=FIXED_ONCE)
+            if rule == FIXED_ONCE
+            else charged.filter(charged_on__gte=as_of)
+        )
+        already = set(charged.values_list("invoice_id", flat=True))
+        rows = [row for row in rows if row["pk"] not in already]
         penalties: list[InvoicePenalty] = []
         outcomes: dict[int, Outcome] = {}
         for row in rows:
