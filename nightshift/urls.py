@@ -18,5 +18,6 @@ urlpatterns = [
     path("", include("nightshift.archiving.urls")),
     path("", include("nightshift.imports.urls")),
     path("", include("nightshift.exports.urls")),
+    path("", include("nightshift.mail.urls")),
     path("", include("nightshift.web.urls")),
 ]

@@ -3,7 +3,13 @@ from __future__ import annotations
 from django.contrib import admin
 
 from nightshift.core.admin import AuditedAdmin
-from nightshift.mail.models import EmailMessage, EmailTemplate, SuppressionEntry
+from nightshift.mail.models import (
+    EmailMessage,
+    EmailTemplate,
+    JobAlert,
+    LoggedError,
+    SuppressionEntry,
+)
 
 
 @admin.register(EmailTemplate)
@@ -34,3 +40,18 @@ class SuppressionEntryAdmin(AuditedAdmin):
     list_display = ["email", "reason", "contact", "created_at"]
     search_fields = ["email", "reason"]
     raw_id_fields = ["contact"]
+
+
+@admin.register(LoggedError)
+class LoggedErrorAdmin(admin.ModelAdmin):
+    list_display = ["logged_at", "level", "logger_name", "message", "host"]
+    list_filter = ["level", "logger_name"]
+    search_fields = ["message", "logger_name", "traceback"]
+    date_hierarchy = "logged_at"
+
+
+@admin.register(JobAlert)
+class JobAlertAdmin(admin.ModelAdmin):
+    list_display = ["job_kind", "job_id", "level", "hours_late", "alerted_at", "recipients"]
+    list_filter = ["job_kind", "level"]
+    search_fields = ["recipients"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from nightshift.core.models import AuditedModel
@@ -32,6 +33,23 @@ class EmailTemplate(AuditedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """Every part must compile on the restricted engine; the error names the part."""
+        from django.core.exceptions import ValidationError
+
+        from nightshift.mail.rendering import TemplateSyntaxError, compile_part
+
+        errors = {}
+        for field in ("subject", "body_text", "body_html"):
+            try:
+                compile_part(getattr(self, field) or "", html=field == "body_html")
+            except TemplateSyntaxError as exc:
+                errors[field] = _("This placeholder text cannot be read: %(error)s") % {
+                    "error": exc
+                }
+        if errors:
+            raise ValidationError(errors)
 
 
 class EmailMessage(AuditedModel):
@@ -120,3 +138,57 @@ class SuppressionEntry(AuditedModel):
     def save(self, *args, **kwargs):
         self.email = self.email.strip().lower()
         super().save(*args, **kwargs)
+
+
+class LoggedError(models.Model):
+    """An ERROR (or worse) record logged by the application — a server exception, a run that
+    crashed — kept for the bug detector's daily report. Written by
+    ``nightshift.mail.logging.DatabaseErrorHandler``."""
+
+    logged_at = models.DateTimeField(_("logged at"), default=timezone.now, db_index=True)
+    level = models.CharField(_("level"), max_length=10)
+    logger_name = models.CharField(_("logger"), max_length=200)
+    message = models.TextField(_("message"))
+    traceback = models.TextField(_("traceback"), blank=True)
+    where = models.CharField(_("where"), max_length=300, blank=True)
+    host = models.CharField(_("host"), max_length=200, blank=True)
+    pid = models.PositiveIntegerField(_("process id"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-logged_at"]
+        verbose_name = _("logged error")
+        verbose_name_plural = _("logged errors")
+
+    def __str__(self) -> str:
+        return f"{self.logged_at:%Y-%m-%d %H:%M} {self.logger_name}: {self.message[:80]}"
+
+
+class JobKind(models.TextChoices):
+    TASK = "task", _("Task")  # crm.Task
+    DISPATCH = "dispatch", _("Dispatch")  # crm.Dispatch
+
+
+class JobAlert(models.Model):
+    """One lateness alert sent for one job: the expired jobs process alerts a job once per
+    lateness level, so this row is what keeps the next runs quiet."""
+
+    job_kind = models.CharField(_("job kind"), max_length=10, choices=JobKind)
+    job_id = models.BigIntegerField(_("job"))
+    level = models.PositiveSmallIntegerField(_("lateness level"))
+    hours_late = models.DecimalField(_("hours late"), max_digits=10, decimal_places=2)
+    alerted_at = models.DateTimeField(_("alerted at"), default=timezone.now)
+    recipients = models.TextField(_("recipients"), blank=True)
+    process_run_number = models.PositiveBigIntegerField(_("process run"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-alerted_at"]
+        verbose_name = _("job lateness alert")
+        verbose_name_plural = _("job lateness alerts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["job_kind", "job_id", "level"], name="mail_job_alert_once_per_level"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job_kind} {self.job_id} level {self.level}"

@@ -105,6 +105,15 @@ UTILITY_AREAS: tuple[Area, ...] = (
         url_name="erp:rules",
     ),
     Area(
+        "mail",
+        _("Mail"),
+        _(
+            "Keeps the e-mail templates the processes send, with a preview on a real contact, "
+            "and the suppression list of addresses that are never mailed."
+        ),
+        url_name="mail:templates",
+    ),
+    Area(
         "logs",
         _("Logs"),
         _("Shows the daily log of what the scheduler and the process runs did, day by day."),

@@ -71,7 +71,15 @@ from nightshift.crm.choices import (
 )
 from nightshift.crm.demo import content
 from nightshift.crm.demo.sizes import SIZES, DemoSize
-from nightshift.mail.models import EmailDirection, EmailMessage, EmailTemplate, SuppressionEntry
+from nightshift.mail.models import (
+    EmailDirection,
+    EmailMessage,
+    EmailTemplate,
+    JobAlert,
+    JobKind,
+    LoggedError,
+    SuppressionEntry,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -1905,6 +1913,38 @@ class _Generator:
                     notification.released_at = created + dt.timedelta(hours=5)
                 self.add(notification, created)
 
+    def _mail_history(self) -> None:
+        """What the expired jobs process and the error log kept from earlier days: old enough
+        that today's runs (and the bug detector's last 24 hours) are not affected."""
+        self.sink.step("Job lateness alerts and logged errors", JobAlert, 2)
+        self.sink.add(
+            Row(
+                JobAlert,
+                id=self.sink.new_id(JobAlert),
+                job_kind=JobKind.TASK,
+                job_id=self.task_ids[-1],
+                level=1,
+                hours_late=Decimal("3.50"),
+                alerted_at=self.at(-30, hours=10),
+                recipients="",
+                process_run_number=None,
+            )
+        )
+        self.sink.add(
+            Row(
+                LoggedError,
+                id=self.sink.new_id(LoggedError),
+                logged_at=self.at(-3, hours=14),
+                level="ERROR",
+                logger_name="django.request",
+                message="Internal Server Error: /runs/",
+                traceback="",
+                where="",
+                host="demo",
+                pid=None,
+            )
+        )
+
     def mail(self) -> None:
         """Threads of e-mail (CRM sends, replies, mailbox conversations) and suppressions."""
         rng = self.rng("mail")
@@ -2002,3 +2042,5 @@ class _Generator:
                 ),
                 self.at(-rng.randint(1, 300)),
             )
+
+        self._mail_history()
