@@ -12,6 +12,9 @@ from nightshift.core.models import Unit, UserProfile
 
 PASSWORD = "correct horse battery staple"
 
+# The browser tests' Chromium page and sign-in step, shared by every test package.
+pytest_plugins = ["tests.browser"]
+
 
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):

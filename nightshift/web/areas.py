@@ -21,6 +21,11 @@ class Area:
     title: Promise
     summary: Promise
     url_name: str | None = None
+    # What a user needs to open the area; the navigation shows it only to them.
+    permission: str | None = None
+
+    def is_open_to(self, user) -> bool:
+        return self.permission is None or user.has_perm(self.permission)
 
     @property
     def is_available(self) -> bool:
@@ -40,6 +45,7 @@ UTILITY_AREAS: tuple[Area, ...] = (
             "standby."
         ),
         url_name="runs:scheduler",
+        permission="runs.view_scheduledtask",
     ),
     Area(
         "definitions",
@@ -49,6 +55,7 @@ UTILITY_AREAS: tuple[Area, ...] = (
             "and its throttling, keeping every change as a new version."
         ),
         url_name="runs:definitions",
+        permission="runs.view_rundefinition",
     ),
     Area(
         "board",
@@ -58,6 +65,7 @@ UTILITY_AREAS: tuple[Area, ...] = (
             "record and its log, and lets you stop a run or delete one that has not started."
         ),
         url_name="runs:board",
+        permission="runs.view_processrun",
     ),
     Area(
         "imports",
@@ -75,6 +83,7 @@ UTILITY_AREAS: tuple[Area, ...] = (
             "schedule."
         ),
         url_name="exports:list",
+        permission="runs.view_processrun",
     ),
     Area(
         "archives",
@@ -85,6 +94,7 @@ UTILITY_AREAS: tuple[Area, ...] = (
             "password."
         ),
         url_name="archiving:archives",
+        permission="archiving.view_archive",
     ),
     Area(
         "mailboxes",
@@ -94,6 +104,7 @@ UTILITY_AREAS: tuple[Area, ...] = (
             "new messages once, linked to contacts and leads and threaded."
         ),
         url_name="inbox:mailboxes",
+        permission="inbox.view_mailbox",
     ),
     Area(
         "class-transition-rules",
@@ -103,6 +114,7 @@ UTILITY_AREAS: tuple[Area, ...] = (
             "or no purchase for N months); the class transition routine applies them."
         ),
         url_name="erp:rules",
+        permission="crm.view_classtransitionrule",
     ),
     Area(
         "mail",
@@ -112,12 +124,14 @@ UTILITY_AREAS: tuple[Area, ...] = (
             "and the suppression list of addresses that are never mailed."
         ),
         url_name="mail:templates",
+        permission="mail.view_emailtemplate",
     ),
     Area(
         "logs",
         _("Logs"),
         _("Shows the daily log of what the scheduler and the process runs did, day by day."),
         url_name="runs:log",
+        permission="runs.view_logentry",
     ),
 )
 

@@ -55,7 +55,11 @@ def _sections(request: HttpRequest) -> list[NavSection]:
         NavSection(None, [item(_("Dashboard"), reverse("web:dashboard"))]),
         NavSection(
             _("Utilities"),
-            [item(area.title, area.url()) for area in UTILITY_AREAS],
+            [
+                item(area.title, area.url())
+                for area in UTILITY_AREAS
+                if area.is_open_to(request.user)
+            ],
         ),
     ]
     if request.user.is_staff:

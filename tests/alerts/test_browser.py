@@ -8,54 +8,19 @@ Run with ``.venv/bin/pytest -m browser tests/alerts``.
 from __future__ import annotations
 
 import datetime
-import os
 import re
-import shutil
-from collections.abc import Iterator
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from nightshift.crm.choices import NotificationKind, NotificationState
 from nightshift.crm.models import Notification
 from tests.conftest import PASSWORD
 from tests.web.conftest import django_db_modify_db_settings  # noqa: F401 — file database
 
-# Playwright's sync API keeps an event loop running in this thread, which Django reads as
-# "inside async code" and would refuse the ORM calls of fixtures and teardown.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 pytestmark = pytest.mark.browser
-
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-TIMEOUT_MS = 15_000
-
-
-@pytest.fixture
-def page(live_server) -> Iterator[Page]:
-    executable = shutil.which("chromium")
-    if executable is None:
-        pytest.fail("Debian's chromium is not installed: apt-get install -y chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        context = browser.new_context(base_url=live_server.url, locale="en-US")
-        context.set_default_timeout(TIMEOUT_MS)
-        expect.set_options(timeout=TIMEOUT_MS)
-        try:
-            yield context.new_page()
-        finally:
-            context.close()
-            browser.close()
 
 
 def test_a_blocked_user_attends_to_the_notification_then_reaches_the_dashboard(

@@ -22,8 +22,8 @@ from nightshift.crm.models import CustomerEvent
 from nightshift.runs import engine
 from nightshift.runs.models import ScheduledTask
 from nightshift.runs.scheduler import fire_task_now
+from tests.browser import sign_in
 from tests.conftest import PASSWORD
-from tests.web.test_runs_browser import page, sign_in  # noqa: F401 — the fixture and a step
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -31,7 +31,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_archivist_archives_old_purchases_downloads_and_restores_them(
-    page: Page,  # noqa: F811
+    page: Page,
     archivist,
     make_event,
 ):

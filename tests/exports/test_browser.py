@@ -7,42 +7,20 @@ Run with ``.venv/bin/pytest -m browser tests/exports/test_browser.py``.
 from __future__ import annotations
 
 import os
-import shutil
-from collections.abc import Iterator
 
 import pytest
 from django.urls import reverse
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from nightshift.crm.models import Contact
 from nightshift.runs.models import ProcessRun
 from tests.conftest import PASSWORD
 from tests.exports.conftest import read_csv, run_to_end
 from tests.web.conftest import django_db_modify_db_settings  # noqa: F401 — a file database
-from tests.web.test_runs_browser import CHROMIUM_ARGS, TIMEOUT_MS
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def page(live_server) -> Iterator[Page]:
-    executable = shutil.which("chromium")
-    if executable is None:
-        pytest.fail("Debian's chromium is not installed: apt-get install -y chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        context = browser.new_context(
-            base_url=live_server.url, locale="en-US", accept_downloads=True
-        )
-        context.set_default_timeout(TIMEOUT_MS)
-        expect.set_options(timeout=TIMEOUT_MS)
-        try:
-            yield context.new_page()
-        finally:
-            context.close()
-            browser.close()
 
 
 def test_operator_starts_an_export_and_downloads_the_file(

@@ -7,57 +7,19 @@ Run with ``.venv/bin/pytest -m browser tests/web/test_mail_browser.py``.
 from __future__ import annotations
 
 import os
-import shutil
-from collections.abc import Iterator
 
 import pytest
 from django.urls import reverse
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from nightshift.crm.models import Contact
 from nightshift.mail.models import EmailTemplate, SuppressionEntry
-from tests.conftest import PASSWORD
+from tests.browser import sign_in
 
 # Playwright's sync API keeps an event loop running in this thread (see test_runs_browser).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-TIMEOUT_MS = 20_000
-
-
-@pytest.fixture
-def page(live_server) -> Iterator[Page]:
-    executable = shutil.which("chromium")
-    if executable is None:
-        pytest.fail("Debian's chromium is not installed: apt-get install -y chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        context = browser.new_context(base_url=live_server.url, locale="en-US")
-        context.set_default_timeout(TIMEOUT_MS)
-        expect.set_options(timeout=TIMEOUT_MS)
-        try:
-            yield context.new_page()
-        finally:
-            context.close()
-            browser.close()
-
-
-def sign_in(page: Page, user) -> None:
-    page.goto(reverse("login"))
-    page.get_by_label("User name").fill(user.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator("main h1")).to_have_text("Dashboard")
 
 
 def test_administrator_writes_previews_and_manages_the_suppression_list(

@@ -117,7 +117,9 @@ def test_dashboard_runs_one_count_query_per_model(signed_in: Client):
         signed_in.get(reverse("web:dashboard"))
     counts = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
     assert len(counts) == len(managed)
-    assert len(queries.captured_queries) <= len(managed) + 5  # session, user, little else
+    # Session, user, the user's permissions (two, for the navigation), the blocking
+    # notifications check, the open notifications panel: little else.
+    assert len(queries.captured_queries) <= len(managed) + 7
 
 
 @pytest.mark.parametrize("area", PLACEHOLDER_AREAS, ids=lambda area: area.slug)
@@ -151,10 +153,14 @@ def test_engine_areas_link_to_their_pages_not_to_a_placeholder(
     assert area not in {placeholder.slug for placeholder in PLACEHOLDER_AREAS}
 
 
-def test_navigation_links_every_area_and_highlights_the_current_one(signed_in: Client):
+def test_navigation_links_every_open_area_and_highlights_the_current_one(
+    signed_in: Client, operator
+):
     html = signed_in.get(page_url("board")).content.decode()
-    for page in PAGES:
-        assert f'href="{page_url(page)}"' in html
+    assert f'href="{page_url("dashboard")}"' in html
+    for area in UTILITY_AREAS:
+        if area.is_open_to(operator):
+            assert f'href="{area.url()}"' in html
     active = re.findall(r'<a href="([^"]+)" class="is-active" aria-current="page">', html)
     assert active == [page_url("board")]
 
@@ -171,3 +177,18 @@ def test_static_stylesheet_and_htmx_are_served_locally(signed_in: Client):
     assets = re.findall(r'(?:href|src)="(/static/[^"]+)"', html)
     assert len(assets) == 2
     assert not re.search(r'(?:href|src)="(?:https?:)?//', html)  # no CDN: the host is offline
+
+
+def test_the_navigation_offers_only_the_areas_the_user_may_open(
+    client: Client, operator, administrator
+):
+    client.force_login(operator)
+    html = client.get(reverse("web:dashboard")).content.decode()
+    for area in UTILITY_AREAS:
+        assert (f'href="{area.url()}"' in html) == area.is_open_to(operator), area.slug
+    # Operators do not manage mailboxes or archives; administrators do.
+    assert not next(a for a in UTILITY_AREAS if a.slug == "mailboxes").is_open_to(operator)
+    client.force_login(administrator)
+    html = client.get(reverse("web:dashboard")).content.decode()
+    for area in UTILITY_AREAS:
+        assert f'href="{area.url()}"' in html, area.slug

@@ -7,9 +7,7 @@ Run with ``.venv/bin/pytest -m browser tests/web/test_runs_browser.py``.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -17,8 +15,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
-from django.urls import reverse
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from nightshift.crm.models import Contact
 from nightshift.processes.registry import register_temporarily
@@ -31,47 +28,15 @@ from nightshift.runs.models import (
     SchedulerState,
 )
 from nightshift.runs.scheduler import fire_due
-from tests.conftest import PASSWORD
+from tests.browser import ARTIFACTS, TIMEOUT_MS, sign_in
 from tests.runs.tagging import TagContacts
-
-# Playwright's sync API keeps an event loop running in this thread, which Django reads as
-# "inside async code" and would refuse the ORM calls of fixtures and teardown.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = pytest.mark.browser
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-TIMEOUT_MS = 20_000
 CONTACTS = 3000
 REFUSED = 120  # the first contacts refuse to be tagged: the run has records with errors
 BATCH_SIZE = 30  # 100 slow batches: time to watch the progress rise and press Stop
 BATCH_DELAY = 0.2  # seconds each batch takes (inside its transaction), so it can be watched
-
-
-@pytest.fixture
-def page(live_server) -> Iterator[Page]:
-    executable = shutil.which("chromium")
-    if executable is None:
-        pytest.fail("Debian's chromium is not installed: apt-get install -y chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        context = browser.new_context(base_url=live_server.url, locale="en-US")
-        context.set_default_timeout(TIMEOUT_MS)
-        expect.set_options(timeout=TIMEOUT_MS)
-        try:
-            yield context.new_page()
-        finally:
-            context.close()
-            browser.close()
 
 
 @pytest.fixture
@@ -101,14 +66,6 @@ def contacts(transactional_db):
 @pytest.fixture
 def scheduler_running(transactional_db) -> None:
     SchedulerState.objects.update_or_create(pk=1, defaults={"running": True})
-
-
-def sign_in(page: Page, user) -> None:
-    page.goto(reverse("login"))
-    page.get_by_label("User name").fill(user.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator("main h1")).to_have_text("Dashboard")
 
 
 def start_definition(page: Page, name: str) -> None:
