@@ -166,8 +166,9 @@ def test_serve_restarts_a_child_that_dies(served):
     wait_for(lambda: healthy(served), f"/healthz to answer:\n{served.output()}")
 
     def worker() -> int | None:
+        # A child being spawned (or reaped) has no command line yet: it is not the worker.
         found = children_of(served.process.pid)
-        return next((pid for pid, cmd in found.items() if cmd.split()[-1] == "worker"), None)
+        return next((pid for pid, cmd in found.items() if cmd.split()[-1:] == ["worker"]), None)
 
     first = wait_for(worker, "the worker")
     os.kill(first, signal.SIGKILL)
