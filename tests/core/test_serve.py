@@ -154,7 +154,7 @@ def test_serve_answers_then_sigint_stops_every_child(served):
     )
     assert any("uvicorn" in cmd for cmd in children.values()), children
     assert any("scheduler run" in cmd for cmd in children.values()), children
-    assert any(cmd.split()[-1] == "worker" for cmd in children.values()), children
+    assert any(cmd.split()[-1:] == ["worker"] for cmd in children.values()), children
     wait_for(lambda: "Nightshift is up at " + served.base in served.output(), "the URL")
 
     assert served.stop(signal.SIGINT) == 0
