@@ -286,3 +286,40 @@ def test_later_steps_must_wait_at_least_a_day(sequence):
 
 def test_the_process_is_daily_by_default():
     assert LeadNurture.default_agenda == {"mode": "cron", "expression": "0 9 * * *"}
+
+
+@pytest.mark.django_db(transaction=False)
+def test_demo_nurture_scenario(operator, smtp_server):
+    from nightshift.crm.demo import generate_demo
+    from nightshift.crm.demo.generator import Scenario
+
+    noon = datetime.datetime.combine(
+        TODAY, datetime.time(12), tzinfo=timezone.get_default_timezone()
+    )
+    with time_machine.travel(noon, tick=False):
+        generate_demo(size="small", seed=42)
+        due = list(
+            Lead.objects.filter(state=LeadState.NURTURE, next_email_date__lte=TODAY).values(
+                "pk", "email", "nurture_step", "replied_at"
+            )
+        )
+        suppressed = set(SuppressionEntry.objects.values_list("email", flat=True))
+        run = run_process(operator, KEY, {"sequence": "nurture-p2"})
+
+    def lead(index: int) -> Lead:
+        return Lead.objects.get(code=f"LEAD-{index + 1:06d}")
+
+    expected = {
+        row["email"]
+        for row in due
+        if row["replied_at"] is None
+        and row["nurture_step"] < 3
+        and row["email"]
+        and row["email"] not in suppressed
+    }
+    mailed = {r.rcpt_tos[0] for r in smtp_server.received}
+    assert mailed == expected
+    assert {lead(i).email for i in range(Scenario.NURTURE_DUE_LEADS)} <= mailed
+    assert lead(Scenario.NURTURE_REPLIED_LEAD).state == LeadState.CONTACTED
+    assert lead(Scenario.NURTURE_EXHAUSTED_LEAD).state == LeadState.CLOSED_INACTIVE
+    assert run.state in (RunState.COMPLETED, RunState.COMPLETED_WITH_ERRORS)
