@@ -5,10 +5,11 @@ and the parameters' errors."""
 from __future__ import annotations
 
 import datetime
+import threading
 
 import pytest
 import time_machine
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from nightshift.crm.choices import LeadState
@@ -323,3 +324,38 @@ def test_demo_nurture_scenario(operator, smtp_server):
     assert lead(Scenario.NURTURE_REPLIED_LEAD).state == LeadState.CONTACTED
     assert lead(Scenario.NURTURE_EXHAUSTED_LEAD).state == LeadState.CLOSED_INACTIVE
     assert run.state in (RunState.COMPLETED, RunState.COMPLETED_WITH_ERRORS)
+
+
+@pytest.mark.postgres
+def test_concurrent_batches_mail_each_lead_once(transactional_db, smtp_server):
+    """Two workers on the same leads at once: the row locks make the second find them advanced
+    (no longer due) and leave them alone."""
+    template = EmailTemplate.objects.create(code="n1", name="n1", subject="Hi", body_text=".")
+    sequence = NurtureSequence.objects.create(code="P2", name="P2")
+    NurtureStep.objects.create(sequence=sequence, position=1, delay_days=0, template=template)
+    NurtureStep.objects.create(sequence=sequence, position=2, delay_days=3, template=template)
+    ids = [make_lead().pk for _n in range(30)]
+    params = LeadNurture.validate_parameters({"sequence": "P2"})
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            barrier.wait()
+            with transaction.atomic():
+                LeadNurture().process_batch(params, ids, as_of=TODAY, run_number=None)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    assert len(smtp_server.received) == 30
+    assert EmailMessage.objects.count() == 30
+    assert set(Lead.objects.values_list("nurture_step", flat=True)) == {1}

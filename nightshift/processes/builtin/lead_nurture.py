@@ -183,7 +183,12 @@ class LeadNurture(Process):
         now = timezone.now()
         leads = {
             lead.pk: lead
-            for lead in self.candidates(params, as_of=as_of).filter(pk__in=ids).only(*LEAD_FIELDS)
+            # Locked: a second worker on the same leads waits, then finds them advanced (no
+            # longer due) and leaves them; each step is mailed once.
+            for lead in self.candidates(params, as_of=as_of)
+            .filter(pk__in=ids)
+            .only(*LEAD_FIELDS)
+            .select_for_update(of=("self",))
         }
         messages: dict[int, list[str]] = {}
         letters: list[Letter] = []
