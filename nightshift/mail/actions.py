@@ -1,4 +1,4 @@
-"""Every write of the mail app: templates and the suppression list.
+"""Every write of the mail app: templates, the suppression list and the nurture sequences.
 
 Each action checks the user's permission, validates, writes in one transaction and stamps the
 log information (``acting_as``). The processes add to the suppression list with
@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from nightshift.core.audit import acting_as
 from nightshift.crm.models import Contact
-from nightshift.mail.models import EmailTemplate, SuppressionEntry
+from nightshift.mail.models import EmailTemplate, NurtureSequence, NurtureStep, SuppressionEntry
 from nightshift.mail.rendering import (
     CONTACT_FIELDS,
     CONTACT_PLACEHOLDERS,
@@ -35,6 +35,7 @@ __all__ = [
     "add_suppression",
     "preview_template",
     "remove_suppression",
+    "save_sequence",
     "save_template",
     "suppress_addresses",
 ]
@@ -183,3 +184,68 @@ def suppress_addresses(rows: Iterable[tuple[str, int | None]], *, reason: str) -
 
 
 __all__ += ["CONTACT_PLACEHOLDERS", "unknown_placeholders"]
+
+
+SEQUENCE_FIELDS = ("code", "name", "active", "close_after_days")
+
+
+def save_sequence(
+    *,
+    user: AbstractUser,
+    sequence_id: int | None = None,
+    steps: list[tuple[int, str]],
+    **fields: Any,
+) -> NurtureSequence:
+    """Create a nurture sequence (``sequence_id`` None) or change one, with its steps given in
+    order as (days after the previous e-mail, template code); they are numbered from 1 and
+    replace the sequence's former steps. A ``ValidationError`` names the field, or the step
+    (``steps``) and what is wrong with it."""
+    unknown = set(fields) - set(SEQUENCE_FIELDS)
+    if unknown:
+        raise ValidationError({field: _("This field cannot be set.") for field in unknown})
+    _require(user, "mail.change_nurturesequence" if sequence_id else "mail.add_nurturesequence")
+    if not steps:
+        raise ValidationError({"steps": _("A sequence needs at least one step.")})
+    templates = dict(
+        EmailTemplate.objects.filter(code__in=[code for _days, code in steps]).values_list(
+            "code", "pk"
+        )
+    )
+    errors = []
+    for position, (days, code) in enumerate(steps, start=1):
+        if code not in templates:
+            errors.append(
+                _("Step %(position)s: there is no e-mail template with the code “%(code)s”.")
+                % {"position": position, "code": code}
+            )
+        if position > 1 and days < 1:
+            errors.append(
+                _(
+                    "Step %(position)s: only the first step may be sent the day the lead "
+                    "joins; later steps wait at least 1 day after the previous e-mail."
+                )
+                % {"position": position}
+            )
+    if errors:
+        raise ValidationError({"steps": errors})
+    with acting_as(user), transaction.atomic():
+        if sequence_id is None:
+            sequence = NurtureSequence()
+        else:
+            sequence = NurtureSequence.objects.select_for_update().filter(pk=sequence_id).first()
+            if sequence is None:
+                raise ObjectDoesNotExist(
+                    _("There is no nurture sequence #%(id)s.") % {"id": sequence_id}
+                )
+        for field, value in fields.items():
+            setattr(sequence, field, value.strip() if isinstance(value, str) else value)
+        sequence.full_clean()
+        sequence.save()
+        sequence.steps.all().delete()
+        NurtureStep.objects.bulk_create(
+            NurtureStep(
+                sequence=sequence, position=position, delay_days=days, template_id=templates[code]
+            )
+            for position, (days, code) in enumerate(steps, start=1)
+        )
+    return sequence

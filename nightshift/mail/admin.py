@@ -8,6 +8,8 @@ from nightshift.mail.models import (
     EmailTemplate,
     JobAlert,
     LoggedError,
+    NurtureSequence,
+    NurtureStep,
     SuppressionEntry,
 )
 
@@ -55,3 +57,25 @@ class JobAlertAdmin(admin.ModelAdmin):
     list_display = ["job_kind", "job_id", "level", "hours_late", "alerted_at", "recipients"]
     list_filter = ["job_kind", "level"]
     search_fields = ["recipients"]
+
+
+class NurtureStepInline(admin.TabularInline):
+    model = NurtureStep
+    extra = 1
+    fields = ["position", "delay_days", "template"]
+    ordering = ["position"]
+
+
+@admin.register(NurtureSequence)
+class NurtureSequenceAdmin(AuditedAdmin):
+    list_display = ["code", "name", "active", "close_after_days"]
+    list_filter = ["active"]
+    search_fields = ["code", "name"]
+    inlines = [NurtureStepInline]
+
+
+@admin.register(NurtureStep)
+class NurtureStepAdmin(AuditedAdmin):
+    list_display = ["sequence", "position", "delay_days", "template"]
+    list_filter = ["sequence", "template"]
+    search_fields = ["sequence__code", "template__code"]

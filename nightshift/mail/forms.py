@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from nightshift.mail.models import EmailTemplate
+from nightshift.mail.models import EmailTemplate, NurtureSequence
 
 
 class TemplateFilterForm(forms.Form):
@@ -57,3 +57,30 @@ class SuppressionForm(forms.Form):
     email = forms.CharField(label=_("E-mail address"), max_length=254)
     reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
     contact = forms.CharField(label=_("Contact code"), max_length=40, required=False)
+
+
+class SequenceForm(forms.ModelForm):
+    class Meta:
+        model = NurtureSequence
+        fields = ["code", "name", "active", "close_after_days"]
+
+    def _post_clean(self) -> None:
+        # Validation (uniqueness) is the action's; the form only parses.
+        return
+
+
+class StepForm(forms.Form):
+    """One row of a sequence's steps; a row without a template is left out."""
+
+    delay_days = forms.IntegerField(
+        label=_("Days after the previous e-mail"), min_value=0, max_value=365, required=False
+    )
+    template = forms.ModelChoiceField(
+        label=_("E-mail template"),
+        queryset=EmailTemplate.objects.filter(is_active=True).order_by("code"),
+        to_field_name="code",
+        required=False,
+    )
+
+
+StepFormSet = forms.formset_factory(StepForm, extra=2, max_num=50, validate_max=True)

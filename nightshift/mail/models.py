@@ -1,4 +1,5 @@
-"""E-mail templates, every message sent or received, and the suppression list."""
+"""E-mail templates, every message sent or received, the suppression list and the nurture
+sequences."""
 
 from __future__ import annotations
 
@@ -192,3 +193,85 @@ class JobAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job_kind} {self.job_id} level {self.level}"
+
+
+class NurtureSequence(AuditedModel):
+    """A drip sequence of e-mail templates sent to leads in the nurture state (the manuals'
+    "Nurture P2"); the lead nurture process follows the sequence its definition names."""
+
+    code = models.CharField(_("code"), max_length=60, unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    active = models.BooleanField(_("active"), default=True)
+    close_after_days = models.PositiveSmallIntegerField(
+        _("days to wait for a reply after the last step"),
+        default=7,
+        help_text=_(
+            "A lead that has not replied this many days after the last e-mail is closed for "
+            "inactivity."
+        ),
+    )
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("nurture sequence")
+        verbose_name_plural = _("nurture sequences")
+
+    def __str__(self) -> str:
+        return f"{self.code} · {self.name}"
+
+
+class NurtureStep(AuditedModel):
+    """One e-mail of a nurture sequence. ``delay_days`` counts from the previous step's e-mail
+    (the first step: from the day the lead joined the sequence), so the gap between two e-mails
+    is what the operator sets, whatever the day the previous one actually went out."""
+
+    sequence = models.ForeignKey(
+        NurtureSequence,
+        verbose_name=_("sequence"),
+        on_delete=models.CASCADE,
+        related_name="steps",
+    )
+    position = models.PositiveSmallIntegerField(_("position"))
+    delay_days = models.PositiveSmallIntegerField(
+        _("days after the previous e-mail"),
+        help_text=_(
+            "The first step counts from the day the lead joined the sequence (0: that same "
+            "day); the others from the previous e-mail, at least 1 day."
+        ),
+    )
+    template = models.ForeignKey(
+        EmailTemplate,
+        verbose_name=_("e-mail template"),
+        on_delete=models.PROTECT,
+        related_name="nurture_steps",
+    )
+
+    class Meta:
+        ordering = ["sequence", "position"]
+        verbose_name = _("nurture step")
+        verbose_name_plural = _("nurture steps")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sequence", "position"],
+                name="mail_nurture_step_position_once",
+                violation_error_message=_("The sequence already has a step in this position."),
+            ),
+            models.CheckConstraint(
+                condition=Q(position__gte=1),
+                name="mail_nurture_step_position_from_one",
+                violation_error_message=_("Positions start at 1."),
+            ),
+            # A step after the first waits at least a day: re-running the process the same day
+            # never sends two steps to one lead.
+            models.CheckConstraint(
+                condition=Q(position=1) | Q(delay_days__gte=1),
+                name="mail_nurture_step_waits_a_day",
+                violation_error_message=_(
+                    "Only the first step may be sent the day the lead joins; later steps wait "
+                    "at least 1 day after the previous e-mail."
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sequence.code} #{self.position}"

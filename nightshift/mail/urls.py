@@ -14,4 +14,7 @@ urlpatterns = [
     path("mail/suppression/", views.suppression_list, name="suppressions"),
     path("mail/suppression/add/", views.suppression_add, name="suppression_add"),
     path("mail/suppression/<int:pk>/remove/", views.suppression_remove, name="suppression_remove"),
+    path("mail/nurture/", views.sequence_list, name="sequences"),
+    path("mail/nurture/new/", views.sequence_edit, name="sequence_create"),
+    path("mail/nurture/<int:pk>/edit/", views.sequence_edit, name="sequence_edit"),
 ]

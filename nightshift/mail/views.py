@@ -1,5 +1,6 @@
-"""The mail pages: e-mail templates (list, create, edit, preview) and the suppression list
-(list, add, remove). Thin views: parse with ``forms``, call one action, render."""
+"""The mail pages: e-mail templates (list, create, edit, preview), the suppression list
+(list, add, remove) and the nurture sequences (list, create, edit with their steps). Thin
+views: parse with ``forms``, call one action, render."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -16,12 +17,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from nightshift.mail import actions
 from nightshift.mail.forms import (
     PreviewForm,
+    SequenceForm,
+    StepFormSet,
     SuppressionFilterForm,
     SuppressionForm,
     TemplateFilterForm,
     TemplateForm,
 )
-from nightshift.mail.models import EmailTemplate, SuppressionEntry
+from nightshift.mail.models import EmailTemplate, NurtureSequence, SuppressionEntry
 from nightshift.mail.rendering import CONTACT_PLACEHOLDERS
 from nightshift.runs.forms import add_action_errors
 
@@ -197,3 +200,70 @@ def suppression_remove(request: HttpRequest, pk: int) -> HttpResponse:
             % {"address": entry.email},
         )
     return redirect("mail:suppressions")
+
+
+@login_required
+@permission_required("mail.view_nurturesequence", raise_exception=True)
+@require_GET
+def sequence_list(request: HttpRequest) -> HttpResponse:
+    sequences = NurtureSequence.objects.annotate(step_count=Count("steps")).order_by("code")
+    return render(
+        request,
+        "mail/sequence_list.html",
+        {
+            "sequences": _page(request, sequences),
+            "query": _query_without_page(request),
+            "can_add": request.user.has_perm("mail.add_nurturesequence"),
+            "can_change": request.user.has_perm("mail.change_nurturesequence"),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def sequence_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    sequence = get_object_or_404(NurtureSequence, pk=pk) if pk else None
+    permission = "mail.change_nurturesequence" if sequence else "mail.add_nurturesequence"
+    if not request.user.has_perm(permission):
+        raise PermissionDenied
+    initial = (
+        [
+            {"delay_days": step.delay_days, "template": step.template}
+            for step in sequence.steps.select_related("template")
+        ]
+        if sequence
+        else [{"delay_days": 0}]
+    )
+    form = SequenceForm(request.POST or None, instance=sequence)
+    steps = StepFormSet(request.POST or None, initial=initial, prefix="steps")
+    steps_errors: list[str] = []
+    if request.method == "POST" and form.is_valid() and steps.is_valid():
+        rows = [
+            (row["delay_days"] or 0, row["template"].code)
+            for row in steps.cleaned_data
+            if row.get("template")
+        ]
+        try:
+            saved = actions.save_sequence(
+                user=request.user,
+                sequence_id=sequence.pk if sequence else None,
+                steps=rows,
+                **{field: form.cleaned_data[field] for field in SequenceForm.Meta.fields},
+            )
+        except ValidationError as error:
+            if hasattr(error, "error_dict"):
+                details = error.message_dict
+                steps_errors = details.pop("steps", [])
+                if details:
+                    add_action_errors(form, ValidationError(details))
+            else:
+                add_action_errors(form, error)
+        else:
+            messages.success(request, _("Sequence “%(name)s” saved.") % {"name": saved.name})
+            return redirect("mail:sequences")
+    return render(
+        request,
+        "mail/sequence_form.html",
+        {"form": form, "steps": steps, "steps_errors": steps_errors, "sequence": sequence},
+        status=400 if request.method == "POST" else 200,
+    )

@@ -78,6 +78,8 @@ from nightshift.mail.models import (
     JobAlert,
     JobKind,
     LoggedError,
+    NurtureSequence,
+    NurtureStep,
     SuppressionEntry,
 )
 
@@ -749,6 +751,22 @@ class _Generator:
                     "body_html": "<p>" + body.replace("\n\n", "</p><p>") + "</p>",
                 }
                 for c, n, lang, s, body in content.EMAIL_TEMPLATES
+            ],
+        )
+        # The nurture P2 sequence the demo's nurture leads follow (steps 1-3, a week apart).
+        sequence = self._rows(
+            NurtureSequence, [{"code": "nurture-p2", "name": "Nurture P2", "close_after_days": 7}]
+        )["nurture-p2"]
+        self._rows(
+            NurtureStep,
+            [
+                {
+                    "sequence_id": sequence,
+                    "position": position,
+                    "delay_days": 1 if position == 1 else 7,
+                    "template_id": self.templates[f"nurture-{position}"],
+                }
+                for position in (1, 2, 3)
             ],
         )
 

@@ -9,6 +9,7 @@ from nightshift.processes.builtin import (  # noqa: F401 — each module registe
     bug_detector,
     class_transition,
     expired_jobs,
+    lead_nurture,
     past_due_invoices,
     short_term_deactivation,
     suppression_list,
