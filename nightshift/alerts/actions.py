@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
-from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,6 +18,7 @@ from nightshift.alerts.models import ParcSummary, ParcVisit
 from nightshift.core.audit import acting_as
 from nightshift.crm.choices import NotificationKind, NotificationState
 from nightshift.crm.models import Notification
+from nightshift.mail.sending import Letter, send_letters
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractUser
@@ -168,11 +168,12 @@ def send_parc_summaries(*, run_number: int) -> dict[str, int]:
             error = _("%(user)s has no e-mail address.") % {"user": summary.account_manager}
         else:
             subject, body = _summary_body(summary)
-            try:
-                send_mail(subject, body, None, [address])
-            except Exception as exc:  # any refusal of the mail server is reported, not raised
-                logger.exception("PARC summary %s to %s failed", summary.pk, address)
-                state, error = SummaryState.FAILED, str(exc) or exc.__class__.__name__
+            # The one sending path: suppression list, recording; a refusal comes back.
+            letter = Letter(key=summary.pk, to=address, subject=subject, text=body)
+            delivery = send_letters([letter])[summary.pk]
+            if not delivery.ok:
+                logger.warning("PARC summary %s to %s: %s", summary.pk, address, delivery.message)
+                state, error = SummaryState.FAILED, delivery.message
         ParcSummary.objects.filter(pk=summary.pk).update(
             state=state,
             email=address,

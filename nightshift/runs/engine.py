@@ -21,7 +21,6 @@ import time
 from collections.abc import Callable
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
@@ -373,12 +372,17 @@ def notify_requester(run: ProcessRun) -> None:
         subject_key=f"run:{run.pk}",
     )
     if run.definition.notify_on_completion and user.email:
-        try:
-            send_mail(title, body, None, [user.email])
-        except Exception:
-            logger.exception("Could not send the summary of run %s to %s", run.pk, user.email)
+        # Through the one sending path: the suppression list is checked there, the message
+        # recorded, and a refusal of the mail server comes back as a delivery, never raised.
+        from nightshift.mail.sending import Letter, send_letters
+
+        letter = Letter(key=run.pk, to=user.email, subject=title, text=body)
+        delivery = send_letters([letter], run_number=run.pk)[run.pk]
+        if not delivery.ok:
             _log(
                 run,
-                _("The summary e-mail to %(email)s could not be sent.") % {"email": user.email},
+                _("The summary e-mail to %(email)s could not be sent.") % {"email": user.email}
+                + " "
+                + delivery.message,
                 LogEntry.Level.WARNING,
             )

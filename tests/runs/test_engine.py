@@ -261,6 +261,23 @@ def test_the_requester_gets_the_summary_by_e_mail_and_on_the_dashboard(
     assert notification.link == f"/runs/{run.pk}/"
 
 
+def test_the_summary_goes_through_the_mail_app_and_respects_the_suppression_list(
+    fire, operator, mailoutbox, django_capture_on_commit_callbacks
+):
+    from nightshift.mail.models import EmailMessage, SuppressionEntry
+
+    run = fire()
+    with django_capture_on_commit_callbacks(execute=True):
+        execute(run)
+    assert EmailMessage.objects.get(to_addresses=operator.email).subject == mailoutbox[0].subject
+    SuppressionEntry.objects.create(email=operator.email, reason="asked to be left alone")
+    second = fire(name="Tag again")
+    with django_capture_on_commit_callbacks(execute=True):
+        execute(second)
+    assert len(mailoutbox) == 1
+    assert LogEntry.objects.get(run=second, message__contains="suppression list")
+
+
 def test_no_e_mail_when_the_definition_does_not_ask_for_one(
     fire, operator, mailoutbox, django_capture_on_commit_callbacks
 ):

@@ -15,7 +15,6 @@ from typing import Any, Literal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import send_mass_mail
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
@@ -38,6 +37,7 @@ from nightshift.erp.agenda import DEFAULT_AGENDA
 from nightshift.erp.models import UnmovedAccount
 from nightshift.erp.routines import AccountRoutine, AudienceParameters
 from nightshift.mail.models import EmailMessage
+from nightshift.mail.sending import Letter, send_letters
 from nightshift.processes.base import Outcome, ParameterError
 from nightshift.processes.registry import register
 
@@ -343,9 +343,13 @@ class AccountMovementMonitoring(AccountRoutine):
             )
             for user in users
         )
-        messages = [(subject, body, None, [user.email]) for user in users if user.email]
-        if messages:
-            transaction.on_commit(lambda: _send(messages, run_number))
+        letters = [
+            Letter(key=user.pk, to=user.email, subject=subject, text=body)
+            for user in users
+            if user.email
+        ]
+        if letters:
+            transaction.on_commit(lambda: _send(letters, run_number))
 
     def _values(
         self, params: dict[str, Any], as_of: datetime.date, run_number: int, count: int, entries
@@ -376,8 +380,13 @@ class AccountMovementMonitoring(AccountRoutine):
         }
 
 
-def _send(messages: list[tuple], run_number: int) -> None:
-    try:
-        send_mass_mail(messages)
-    except Exception:
-        logger.exception("Could not send the movement report of run %s", run_number)
+def _send(letters: list[Letter], run_number: int) -> None:
+    """Through the one sending path (suppression list, recording); refusals are logged."""
+    for delivery in send_letters(letters, run_number=run_number).values():
+        if not delivery.ok:
+            logger.warning(
+                "Movement report of run %s to %s: %s",
+                run_number,
+                delivery.address,
+                delivery.message,
+            )
