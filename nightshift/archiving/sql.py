@@ -9,14 +9,13 @@ thousands of placeholders, which both Django and the driver would parse one by o
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 from django.db import connection, models
-from django.db.models import BooleanField
-from django.db.models.expressions import RawSQL
+from django.db.models import Q
 
 from nightshift.archiving import codec
+from nightshift.core.bulk import in_array_sql
 
 __all__ = ["any_of", "json_rows"]
 
@@ -27,18 +26,9 @@ def _column(model: type[models.Model], attname: str) -> str:
     return f"{quote(model._meta.db_table)}.{quote(field.column)}"
 
 
-def _ids_sql(column: str, ids: Sequence[int]) -> tuple[str, list]:
-    if connection.vendor == "postgresql":
-        # An array literal built once: the driver would otherwise adapt every element.
-        return f"{column} = ANY(%s::bigint[])", ["{" + ",".join(map(str, ids)) + "}"]
-    sql = f"{column} IN (SELECT value FROM json_each(%s))"  # noqa: S608 — a quoted column
-    return sql, [json.dumps(list(ids))]
-
-
-def any_of(model: type[models.Model], attname: str, ids: Sequence[int]) -> RawSQL:
+def any_of(model: type[models.Model], attname: str, ids: Sequence[int]) -> Q:
     """A filter: ``model.attname`` is one of ``ids`` (one query parameter however many)."""
-    sql, params = _ids_sql(_column(model, attname), ids)
-    return RawSQL(sql, params, output_field=BooleanField())  # noqa: S611 — names from models
+    return Q(**{f"{attname}__in_array": list(ids)})
 
 
 def _value_sql(field: models.Field, column: str) -> str:  # noqa: PLR0911 — one per type
@@ -79,7 +69,7 @@ def json_rows(model: type[models.Model], attname: str, ids: Sequence[int]) -> li
     values = ", ".join(_value_sql(f, f"{table}.{quote(f.column)}") for f in fields)
     build = "json_build_array" if connection.vendor == "postgresql" else "json_array"
     cast = "::text" if connection.vendor == "postgresql" else ""
-    where, params = _ids_sql(_column(model, attname), ids)
+    where, params = in_array_sql(_column(model, attname), list(ids), "bigint", connection.vendor)
     pk = f"{table}.{quote(model._meta.pk.column)}"
     # Names come from the models, never from input; the ids are a parameter.
     sql = f"SELECT {build}({values}){cast} FROM {table} WHERE {where} ORDER BY {pk}"  # noqa: S608

@@ -19,7 +19,22 @@ from django.utils import timezone
 
 from nightshift.core.audit import current_actor
 
-__all__ = ["InArray", "insert_rows"]
+__all__ = ["InArray", "in_array_sql", "insert_rows"]
+
+
+def in_array_sql(column: str, values: list, cast: str, vendor: str) -> tuple[str, list]:
+    """SQL and parameters for ``column IN values`` with the values as ONE parameter: an array
+    of ``cast`` on PostgreSQL, a JSON text on SQLite, a placeholder each elsewhere. ``column``
+    is quoted SQL made from a model, never input."""
+    if vendor == "postgresql":
+        if all(type(value) is int for value in values):
+            # An array literal built once: the driver would otherwise adapt every element.
+            return f"{column} = ANY(%s::{cast}[])", ["{" + ",".join(map(str, values)) + "}"]
+        return f"{column} = ANY(%s::{cast}[])", [values]
+    if vendor == "sqlite":
+        sql = f"{column} IN (SELECT value FROM json_each(%s))"  # noqa: S608 — no input in it
+        return sql, [json.dumps(values)]
+    return f"{column} IN ({', '.join(['%s'] * len(values))})", values
 
 
 @models.ForeignObject.register_lookup
@@ -40,15 +55,10 @@ class InArray(Lookup):
         if not values:
             # Nothing matches an empty list; no statement needs a parameter for it.
             return "1 = 0", []
-        if connection.vendor == "postgresql":
-            # The cast makes the array the column's type, so the column's index serves.
-            cast = self.lhs.output_field.cast_db_type(connection)
-            return f"{lhs} = ANY(%s::{cast}[])", [*lhs_params, values]
-        if connection.vendor == "sqlite":
-            sql = f"{lhs} IN (SELECT value FROM json_each(%s))"  # noqa: S608 — no input in it
-            return sql, [*lhs_params, json.dumps(values)]
-        placeholders = ", ".join(["%s"] * len(values))
-        return f"{lhs} IN ({placeholders})", [*lhs_params, *values]
+        # The cast makes the array the column's type, so the column's index serves.
+        cast = self.lhs.output_field.cast_db_type(connection)
+        sql, params = in_array_sql(lhs, values, cast, connection.vendor)
+        return sql, [*lhs_params, *params]
 
 
 def insert_rows(model: type[models.Model], names: Sequence[str], rows: Iterable[Sequence]) -> int:
