@@ -115,8 +115,12 @@ class MappingForm(forms.Form):
             )
             self.initial.setdefault(f"column_{index}", suggested.get(column, ""))
         for row in self.field_rows:
+            label = gettext("Fixed value of %(field)s") % {"field": row["column"]}
             self.fields[f"set_{row['field']}"] = forms.CharField(
-                label=row["column"], required=False, max_length=500
+                label=label,
+                required=False,
+                max_length=500,
+                widget=forms.TextInput(attrs={"aria-label": label}),
             )
         sheets = (described.get("layout") or {}).get("sheets") or []
         if len(sheets) > 1:
