@@ -16,7 +16,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from nightshift.imports.models import ImportState
@@ -76,7 +76,7 @@ class MappingForm(forms.Form):
     )
     sheet = forms.ChoiceField(label=_("Sheet"), required=False)
     name = forms.CharField(
-        label=_("Name"),
+        label=pgettext_lazy("import", "Name"),
         required=False,
         max_length=200,
         help_text=_("Empty: “Import <entity> from <file>”."),
