@@ -14,6 +14,7 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
+from django.urls import reverse
 from playwright.sync_api import Page, expect, sync_playwright
 
 from nightshift.crm.models import Contact
@@ -76,6 +77,7 @@ def test_operator_imports_contacts_through_the_wizard_and_downloads_the_rejected
 
     # Step 2: the file picker; choosing the file uploads it and moves on.
     expect(page.locator("main h1")).to_have_text("Import Contacts")
+    expect(page.locator("[data-upload-form][data-ready]")).to_be_attached()
     page.locator("[data-dropzone] input[type=file]").set_input_files(upload)
 
     # Step 3: headers and first row beside the fields, the suggestion preselected.
@@ -124,3 +126,21 @@ def test_operator_imports_contacts_through_the_wizard_and_downloads_the_rejected
     assert saved.name == "new-contacts.errors.csv"
     content = list(csv.reader(io.StringIO(saved.read_bytes().decode("utf-8-sig"))))
     assert content == [[*ROWS[0], "Error"], [*ROWS[2], BAD_ROW_REASON]]
+
+
+def test_a_file_dropped_on_the_drop_zone_is_uploaded_and_mapped(page: Page, operator, tmp_path):
+    sign_in(page, operator)
+    page.goto(reverse("imports:upload", args=["contacts"]))
+    expect(page.locator("[data-upload-form][data-ready]")).to_be_attached()
+    # What the browser does when a file is dragged from the desktop and let go over the zone.
+    page.locator("[data-dropzone]").evaluate(
+        """(zone, text) => {
+            const files = new DataTransfer();
+            files.items.add(new File([text], "dropped.csv", {type: "text/csv"}));
+            zone.dispatchEvent(new DragEvent("dragover", {dataTransfer: files, bubbles: true}));
+            zone.dispatchEvent(new DragEvent("drop", {dataTransfer: files, bubbles: true}));
+        }""",
+        csv_bytes(ROWS).decode(),
+    )
+    expect(page.locator("main h1")).to_have_text("Import Contacts from dropped.csv")
+    expect(page.locator("[data-column='E-mail'] select")).to_have_value("email")

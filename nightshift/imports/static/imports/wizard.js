@@ -23,4 +23,5 @@ document.addEventListener("DOMContentLoaded", () => {
     input.files = event.dataTransfer.files;
     form.requestSubmit();
   });
+  form.dataset.ready = "true"; // the drop zone and the picker now upload at once
 });
