@@ -8,6 +8,8 @@ import io
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -329,3 +331,15 @@ def test_someone_who_may_not_operate_runs_is_refused_every_step(client, outsider
     assert client.post(_map_url(uploaded), {"step": "start"}).status_code == 403
     assert ImportFile.objects.count() == 1
     assert not ProcessRun.objects.exists()
+
+
+def test_the_imports_list_costs_the_same_queries_for_one_run_or_many(browser, run_import):
+    run_import(CONTACTS)
+    with CaptureQueriesContext(connection) as one:
+        browser.get(reverse("imports:list"))
+    run_import(CONTACTS)
+    run_import(PRODUCTS, "products")
+    with CaptureQueriesContext(connection) as three:
+        page = browser.get(reverse("imports:list")).content.decode()
+    assert page.count("data-run=") == 3
+    assert len(three) == len(one)
