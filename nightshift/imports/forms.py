@@ -200,10 +200,13 @@ class MappingForm(forms.Form):
             "notify_on_completion": data["notify_on_completion"],
         }
 
-    def add_action_errors(self, error: ValidationError) -> list[str]:
+    def add_action_errors(
+        self, error: ValidationError, *, schedule: forms.Form | None = None
+    ) -> list[str]:
         """Each message of an action's error next to what it names: ``mapping.<field>`` and
-        ``settings.<field>`` beside that field of the entity, an option beside the option.
-        Returns the messages that name nothing here (shown above the form)."""
+        ``settings.<field>`` beside that field of the entity, an option beside the option,
+        ``schedule…`` on the scheduling settings. Returns the messages that name nothing here
+        (shown above the form)."""
         if not hasattr(error, "error_dict"):
             return list(error.messages)
         left: list[str] = []
@@ -213,6 +216,8 @@ class MappingForm(forms.Form):
                 self.field_errors.setdefault(name, []).extend(messages)
             elif head == "settings" and f"set_{name}" in self.fields:
                 self.add_error(f"set_{name}", messages)
+            elif head == "schedule" and schedule is not None:
+                schedule.add_error(None, [f"{name}: {m}" if name else m for m in messages])
             elif key in self.fields:
                 self.add_error(key, messages)
             else:

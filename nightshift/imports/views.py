@@ -201,7 +201,7 @@ def map_columns(request: HttpRequest, upload_id: int, entity: str) -> HttpRespon
             )
         preview = actions.preview_import(upload_id=upload_id, entity=entity, **options)
     except ValidationError as exc:
-        context["problems"] = form.add_action_errors(exc)
+        context["problems"] = form.add_action_errors(exc, schedule=schedule)
         return render(request, "imports/wizard_map.html", context)
     context.update(
         preview=_preview_rows(preview),

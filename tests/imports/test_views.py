@@ -310,6 +310,19 @@ def test_start_import_later_schedules_it_and_returns_to_the_list(browser, upload
     assert not ProcessRun.objects.exists()
 
 
+def test_a_schedule_with_no_firing_left_is_refused_on_the_scheduling_settings(browser, upload):
+    uploaded = upload(CONTACTS)
+    _response, choices = _mapping_step(browser, uploaded)
+    choices.update({"schedule-mode": "once", "schedule-at": "2001-01-01T03:00", "step": "start"})
+    response = browser.post(_map_url(uploaded), choices)
+    assert response.status_code == 200
+    errors = response.context["schedule"].non_field_errors()
+    assert errors
+    assert "past" in " ".join(errors)
+    assert 'data-section-error="schedule"' in response.content.decode()
+    assert not ScheduledTask.objects.exists()
+
+
 # ----------------------------------------------------------------------------- permissions
 
 
