@@ -179,7 +179,9 @@ def preview_import(
     except FileProblem as exc:
         raise ValidationError({"file": str(exc)}) from None
     except MappingProblem as exc:
-        raise ValidationError({"mapping": str(exc)}) from None
+        raise ValidationError(
+            {f"mapping.{name}": message for name, message in exc.problems.items()}
+        ) from None
     with transaction.atomic():
         results = {result.row: result for result in job.loader.preview(rows)}
     return {

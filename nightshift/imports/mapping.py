@@ -24,7 +24,13 @@ __all__ = ["MappingProblem", "column_names", "resolve_mapping", "suggest_mapping
 
 
 class MappingProblem(Exception):
-    """A mapping that cannot be used; the message names the fields and the columns."""
+    """A mapping that cannot be used; the message names the fields and the columns.
+    ``problems`` holds the same messages by field name, for forms to show each one next to
+    the field it names."""
+
+    def __init__(self, problems: Mapping[str, str]) -> None:
+        self.problems = dict(problems)
+        super().__init__(" ".join(self.problems.values()))
 
 
 def column_names(first_row: Sequence[Any], *, header: bool) -> list[str]:
@@ -123,36 +129,31 @@ def resolve_mapping(
     use (those not mapped to another field).
     """
     index = {name: position for position, name in enumerate(columns)}
-    problems: list[str] = []
+    problems: dict[str, str] = {}
     resolved: dict[str, int] = {}
     for field_name, column in mapping.items():
         if field_name in fixed:
             continue  # an input setting overrides the file
         if column not in index:
-            problems.append(
-                _(
-                    "Field “%(field)s” is mapped to column “%(column)s”, which the file does not "
-                    "have."
-                )
-                % {"field": field_name, "column": column}
-            )
+            problems[field_name] = _(
+                "Field “%(field)s” is mapped to column “%(column)s”, which the file does not have."
+            ) % {"field": field_name, "column": column}
             continue
         resolved[field_name] = index[column]
     mapped_columns = {columns[position] for position in resolved.values()}
     free = [column for column in columns if column not in mapped_columns]
     for field in importer.required_fields():
         if field.name not in resolved and field.name not in fixed:
-            problems.append(
-                _(
-                    "Required field “%(label)s” (%(field)s) is not mapped; columns it could use: "
-                    "%(columns)s."
-                )
-                % {
-                    "label": field.label,
-                    "field": field.name,
-                    "columns": ", ".join(f"“{c}”" for c in free) or _("none left"),
-                }
-            )
+            unmapped = _(
+                "Required field “%(label)s” (%(field)s) is not mapped; columns it could use: "
+                "%(columns)s."
+            ) % {
+                "label": field.label,
+                "field": field.name,
+                "columns": ", ".join(f"“{c}”" for c in free) or _("none left"),
+            }
+            # A field mapped to a column the file lacks is also unmapped: both are said.
+            problems[field.name] = " ".join(filter(None, [problems.get(field.name), unmapped]))
     if problems:
-        raise MappingProblem(" ".join(problems))
+        raise MappingProblem(problems)
     return resolved

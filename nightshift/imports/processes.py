@@ -155,10 +155,11 @@ def check_options(params: ImportOptions) -> None:
         f"mapping.{name}": message
         for name, message in check_mapping(importer, params.mapping or {}).items()
     }
-    try:
-        convert_fixed(importer, params.settings, day_first=params.day_first)
-    except ValueError as exc:
-        errors["settings"] = str(exc)
+    for name, value in params.settings.items():  # each wrong setting named by its field
+        try:
+            convert_fixed(importer, {name: value}, day_first=params.day_first)
+        except ValueError as exc:
+            errors[f"settings.{name}"] = str(exc)
     if errors:
         raise ParameterError(errors)
 

@@ -74,6 +74,7 @@ UTILITY_AREAS: tuple[Area, ...] = (
             "Brings records from other systems into the CRM from CSV, Excel or OpenDocument "
             "files, with a template per entity and a file of the rows that were rejected."
         ),
+        url_name="imports:list",
     ),
     Area(
         "exports",

@@ -159,7 +159,9 @@ def test_input_settings_of_the_wrong_type_are_refused_before_anything_starts(ope
             settings={"valid_from": "someday"},
         )
     assert refused.value.message_dict == {
-        "settings": ["valid_from: “someday” is not a date (write YYYY-MM-DD or DD/MM/YYYY)."]
+        "settings.valid_from": [
+            "valid_from: “someday” is not a date (write YYYY-MM-DD or DD/MM/YYYY)."
+        ]
     }
 
 

@@ -28,7 +28,7 @@ CATALOGUE = Path(settings.LOCALE_PATHS[0]) / "pt_BR" / "LC_MESSAGES" / "django.p
 # translated by their owners.
 FULLY_TRANSLATED = ("nightshift/web/", "nightshift/core/", "nightshift/settings.py")
 # Apps that keep their own catalogue, which must translate every one of its entries.
-APPS_WITH_CATALOGUE = ("runs", "processes", "scheduling")
+APPS_WITH_CATALOGUE = ("runs", "processes", "scheduling", "imports")
 
 
 def switch_language(client: Client, code: str, next_url: str) -> str:
@@ -47,9 +47,9 @@ def test_switching_to_portuguese_renders_pages_in_portuguese_and_back(signed_in:
     html = signed_in.get(reverse("runs:scheduler")).content.decode()
     assert "<h1>Agendador</h1>" in html
 
-    html = signed_in.get(reverse("web:imports")).content.decode()
+    html = signed_in.get(reverse("imports:list")).content.decode()
     assert "<h1>Importações</h1>" in html
-    assert "Ainda não disponível." in html
+    assert "Nova importação" in html
 
     html = switch_language(signed_in, "en", reverse("web:dashboard"))
     assert "<h1>Dashboard</h1>" in html
