@@ -1,5 +1,5 @@
-"""The areas of the Utilities menu: one row per area, shared by the URLs, the navigation and the
-placeholder page each area shows until its own app serves it."""
+"""The areas of the Utilities menu: one row per area, each served by its app, shared by the
+navigation (which offers an area to the users who may open it) and the pages that link to it."""
 
 from __future__ import annotations
 
@@ -9,30 +9,25 @@ from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-__all__ = ["PLACEHOLDER_AREAS", "UTILITY_AREAS", "Area", "get_area"]
+__all__ = ["UTILITY_AREAS", "Area", "get_area"]
 
 
 @dataclass(frozen=True)
 class Area:
     """One Utilities area. ``slug`` names it; ``url_name`` is the route of the app that serves
-    it. An area without one shows a placeholder at ``/<slug>/`` (route ``web:<slug>``)."""
+    it; ``permission`` is what a user needs to open it (the navigation shows it only to them)."""
 
     slug: str
     title: Promise
     summary: Promise
-    url_name: str | None = None
-    # What a user needs to open the area; the navigation shows it only to them.
-    permission: str | None = None
+    url_name: str
+    permission: str
 
     def is_open_to(self, user) -> bool:
-        return self.permission is None or user.has_perm(self.permission)
-
-    @property
-    def is_available(self) -> bool:
-        return self.url_name is not None
+        return user.has_perm(self.permission)
 
     def url(self) -> str:
-        return reverse(self.url_name or f"web:{self.slug}")
+        return reverse(self.url_name)
 
 
 UTILITY_AREAS: tuple[Area, ...] = (
@@ -75,6 +70,7 @@ UTILITY_AREAS: tuple[Area, ...] = (
             "files, with a template per entity and a file of the rows that were rejected."
         ),
         url_name="imports:list",
+        permission="runs.view_processrun",
     ),
     Area(
         "exports",
@@ -135,9 +131,6 @@ UTILITY_AREAS: tuple[Area, ...] = (
         permission="runs.view_logentry",
     ),
 )
-
-# The areas no app serves yet: each gets a placeholder page saying so.
-PLACEHOLDER_AREAS: tuple[Area, ...] = tuple(a for a in UTILITY_AREAS if not a.is_available)
 
 _BY_SLUG = {area.slug: area for area in UTILITY_AREAS}
 

@@ -19,8 +19,6 @@ from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
 from django.urls import NoReverseMatch, reverse
 
-from nightshift.web.areas import get_area
-
 # The apps whose records the dashboard counts, in the order it shows them.
 DASHBOARD_APPS = ("crm", "mail", "core")
 
@@ -98,13 +96,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "web/dashboard.html",
         {"apps": record_counts(request.user), "panels": dashboard_panels()},
     )
-
-
-@login_required
-def utility_area(request: HttpRequest, slug: str) -> HttpResponse:
-    """The page of a Utilities area whose app does not serve it yet: says what the area is for
-    and that it is not available, rather than pretending with an empty list."""
-    return render(request, "web/area.html", {"area": get_area(slug)})
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from nightshift.core.models import Unit
-from nightshift.web.areas import PLACEHOLDER_AREAS, UTILITY_AREAS
+from nightshift.web.areas import UTILITY_AREAS
 from nightshift.web.views import DASHBOARD_APPS
 from tests.conftest import PASSWORD
 
@@ -122,35 +122,15 @@ def test_dashboard_runs_one_count_query_per_model(signed_in: Client):
     assert len(queries.captured_queries) <= len(managed) + 7
 
 
-@pytest.mark.parametrize("area", PLACEHOLDER_AREAS, ids=lambda area: area.slug)
-def test_utility_area_page_says_what_it_is_for_and_that_it_is_not_available(
-    signed_in: Client, area
+@pytest.mark.parametrize("area", UTILITY_AREAS, ids=lambda area: area.slug)
+def test_every_area_is_served_by_its_app_to_users_with_its_permission(
+    client: Client, administrator, outsider, area
 ):
-    response = signed_in.get(reverse(f"web:{area.slug}"))
-    html = response.content.decode()
-    assert response.status_code == 200
-    assert f"<h1>{area.title}</h1>" in html
-    assert str(area.summary) in html
-    assert "Not available yet." in html
-
-
-@pytest.mark.parametrize(
-    ("area", "url_name"),
-    [
-        ("scheduler", "runs:scheduler"),
-        ("definitions", "runs:definitions"),
-        ("board", "runs:board"),
-        ("logs", "runs:log"),
-    ],
-)
-def test_engine_areas_link_to_their_pages_not_to_a_placeholder(
-    signed_in: Client, area: str, url_name: str
-):
-    assert page_url(area) == reverse(url_name)
-    response = signed_in.get(page_url(area))
-    assert response.status_code == 200
-    assert "Not available yet." not in response.content.decode()
-    assert area not in {placeholder.slug for placeholder in PLACEHOLDER_AREAS}
+    client.force_login(administrator)
+    assert client.get(area.url()).status_code == 200
+    client.force_login(outsider)
+    assert not area.is_open_to(outsider)
+    assert client.get(area.url()).status_code == 403
 
 
 def test_navigation_links_every_open_area_and_highlights_the_current_one(
