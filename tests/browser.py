@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from tests.conftest import PASSWORD
 
-__all__ = ["ARTIFACTS", "CHROMIUM_ARGS", "TIMEOUT_MS", "page", "sign_in"]
+__all__ = ["CHROMIUM_ARGS", "TIMEOUT_MS", "artifact", "page", "sign_in"]
 
 # Playwright's sync API keeps an event loop running in this thread, which Django reads as
 # "inside async code" and would refuse the ORM calls of fixtures and teardown.
@@ -54,6 +54,12 @@ def page(live_server) -> Iterator[Page]:
         finally:
             context.close()
             browser.close()
+
+
+def artifact(name: str) -> Path:
+    """Where to save a screenshot worth keeping (``test-artifacts/``, made on first use)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS / name
 
 
 def sign_in(page: Page, user) -> None:

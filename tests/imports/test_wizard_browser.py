@@ -9,24 +9,17 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import shutil
-from collections.abc import Iterator
 
 import pytest
 from django.urls import reverse
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from nightshift.crm.models import Contact
 from nightshift.runs.models import ProcessRun, RunState
+from tests.browser import artifact, sign_in
 from tests.imports.conftest import execute
 from tests.imports.files import csv_bytes
 from tests.web.conftest import django_db_modify_db_settings  # noqa: F401 — a file database
-from tests.web.test_runs_browser import CHROMIUM_ARGS, TIMEOUT_MS, _artifact, sign_in
-
-# Playwright's sync API keeps an event loop running in this thread, which Django reads as
-# "inside async code" and would refuse the ORM calls of fixtures and teardown.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = pytest.mark.browser
 
@@ -37,25 +30,6 @@ ROWS = [
     ["W3", "Caio", "caio@example.com", "Natal"],
 ]
 BAD_ROW_REASON = "Column “E-mail” (email): “bia@” is not a valid e-mail address."
-
-
-@pytest.fixture
-def page(live_server) -> Iterator[Page]:
-    executable = shutil.which("chromium")
-    if executable is None:
-        pytest.fail("Debian's chromium is not installed: apt-get install -y chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        context = browser.new_context(
-            base_url=live_server.url, locale="en-US", accept_downloads=True
-        )
-        context.set_default_timeout(TIMEOUT_MS)
-        expect.set_options(timeout=TIMEOUT_MS)
-        try:
-            yield context.new_page()
-        finally:
-            context.close()
-            browser.close()
 
 
 def test_operator_imports_contacts_through_the_wizard_and_downloads_the_rejected_row(
@@ -90,7 +64,7 @@ def test_operator_imports_contacts_through_the_wizard_and_downloads_the_rejected
     expect(page.get_by_label("Update existing records")).not_to_be_checked()
     page.locator("[data-column='Town'] select").select_option("")  # Town is not imported
     page.get_by_label("Name", exact=True).fill("Contacts from the fair")
-    page.screenshot(path=_artifact("imports-wizard-mapping.png"), full_page=True)
+    page.screenshot(path=artifact("imports-wizard-mapping.png"), full_page=True)
     page.get_by_role("button", name="Next step: preview").click()
 
     # Step 4: what each row would do; the bad row rejected with its reason.
@@ -101,7 +75,7 @@ def test_operator_imports_contacts_through_the_wizard_and_downloads_the_rejected
     expect(page.locator("[data-row='3']")).to_contain_text(BAD_ROW_REASON)
     expect(page.locator("[data-count='create']")).to_have_text("Create: 2")
     assert not Contact.objects.exists()
-    page.screenshot(path=_artifact("imports-wizard-preview.png"), full_page=True)
+    page.screenshot(path=artifact("imports-wizard-preview.png"), full_page=True)
     page.get_by_role("button", name="Start import").click()
 
     # The run's page; a worker executes it and the page shows it completed.

@@ -12,7 +12,7 @@ from django.urls import reverse
 from playwright.sync_api import Page, expect
 
 from nightshift.web.areas import UTILITY_AREAS
-from tests.browser import ARTIFACTS
+from tests.browser import artifact
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -49,14 +49,13 @@ def test_operator_signs_in_reaches_every_page_in_both_languages_and_signs_out(pa
     expect(page.get_by_role("link", name="Nova importação")).to_be_visible()
     nav.get_by_role("link", name="Agendador", exact=True).click()
     expect(page.locator("main h1")).to_have_text("Agendador")
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=ARTIFACTS / "web-scheduler-pt-br.png", full_page=True)
+    page.screenshot(path=artifact("web-scheduler-pt-br.png"), full_page=True)
 
     page.get_by_role("button", name="English").click()
     expect(page.locator("main h1")).to_have_text("Scheduler")  # the switch keeps the page
     nav = page.get_by_role("navigation", name="Main navigation")
     nav.get_by_role("link", name="Dashboard", exact=True).click()
-    page.screenshot(path=ARTIFACTS / "web-dashboard.png", full_page=True)
+    page.screenshot(path=artifact("web-dashboard.png"), full_page=True)
 
     page.get_by_role("button", name="Log out").click()
     expect(page.locator("main h1")).to_have_text("Sign in")

@@ -11,7 +11,6 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -28,7 +27,7 @@ from nightshift.runs.models import (
     SchedulerState,
 )
 from nightshift.runs.scheduler import fire_due
-from tests.browser import ARTIFACTS, TIMEOUT_MS, sign_in
+from tests.browser import TIMEOUT_MS, artifact, sign_in
 from tests.runs.tagging import TagContacts
 
 pytestmark = pytest.mark.browser
@@ -100,7 +99,7 @@ def test_operator_defines_a_weekly_schedule_and_sees_its_next_firings(
     expect(firings).to_have_count(10)
     expect(firings.first).to_have_text("Mon 2030-01-07 03:00 UTC")
     expect(firings.nth(1)).to_have_text("Thu 2030-01-10 03:00 UTC")
-    page.screenshot(path=_artifact("runs-definition-form.png"), full_page=True)
+    page.screenshot(path=artifact("runs-definition-form.png"), full_page=True)
 
     page.get_by_role("button", name="Save").click()
     expect(page.locator(".message")).to_contain_text("was created")
@@ -110,11 +109,6 @@ def test_operator_defines_a_weekly_schedule_and_sees_its_next_firings(
     )
     assert definition.schedule["repeat"] == {"weekly": {"every": 1, "weekdays": ["MO", "TH"]}}
     assert definition.parameters == {"city": "Braga"}
-
-
-def _artifact(name: str) -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
-    return ARTIFACTS / name
 
 
 class Worker(threading.Thread):
@@ -183,7 +177,7 @@ def test_operator_watches_a_run_rise_stops_it_and_drills_into_its_errors(
         expect(page.locator("#run-progress [data-state]")).to_have_text("Stopped")
         # The page reloads once when the run ends: its log is final.
         expect(page.locator("[data-log]")).to_contain_text(f"Run #{worker.run_number} ended")
-        page.screenshot(path=_artifact("runs-run-stopped.png"), full_page=True)
+        page.screenshot(path=artifact("runs-run-stopped.png"), full_page=True)
     finally:
         worker.join(TIMEOUT_MS / 1000)
     assert worker.error is None, worker.error
@@ -203,9 +197,9 @@ def test_operator_watches_a_run_rise_stops_it_and_drills_into_its_errors(
 
     page.get_by_role("link", name=run.definition.unified_code + " v1").click()
     expect(page.locator(f'[data-run="{run.pk}"]')).to_contain_text("Stopped")
-    page.screenshot(path=_artifact("runs-definition-detail.png"), full_page=True)
+    page.screenshot(path=artifact("runs-definition-detail.png"), full_page=True)
     page.get_by_role("navigation", name="Main navigation").get_by_role(
         "link", name="Batch Process Admin Board"
     ).click()
     expect(page.locator(f"#run-{run.pk}")).to_have_attribute("data-state", RunState.STOPPED)
-    page.screenshot(path=_artifact("runs-board.png"), full_page=True)
+    page.screenshot(path=artifact("runs-board.png"), full_page=True)
