@@ -142,3 +142,32 @@ def analyze(*tables: str) -> None:
     with connection.cursor() as cursor:
         for table in tables:
             cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+
+
+def draft_run(process, parameters: dict, *, name: str, code: str, as_of, **fields):
+    """A draft run of a new definition of ``process`` (validated ``parameters``) on the
+    default server, as the scheduler would fire it: what ``engine.execute`` then processes.
+    ``fields`` are more definition fields (``log_level``, ``notify_on_completion``)."""
+    from nightshift.runs.models import ApplicationServer, ProcessRun, RunDefinition
+
+    server = ApplicationServer.default()
+    definition = RunDefinition.objects.create(
+        process_key=process.key,
+        name=name,
+        unified_code=code,
+        parameters=process.validate_parameters(parameters),
+        schedule={"mode": "now"},
+        server=server,
+        **fields,
+    )
+    return ProcessRun.objects.create(
+        definition=definition, process_key=process.key, server=server, as_of=as_of
+    )
+
+
+def insert_rows(model, names: Sequence[str], rows) -> int:
+    """Load rows fast before timing: ``nightshift.core.bulk.insert_rows`` (COPY on PostgreSQL,
+    ``executemany`` elsewhere), imported here once Django is set up."""
+    from nightshift.core.bulk import insert_rows as insert
+
+    return insert(model, names, rows)

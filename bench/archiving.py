@@ -36,7 +36,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from _common import ROOT, django_on, peak_rss_mb, reset_peak_rss, rss_mb, scratch_database, target
+from _common import (
+    ROOT,
+    django_on,
+    draft_run,
+    peak_rss_mb,
+    reset_peak_rss,
+    rss_mb,
+    scratch_database,
+    target,
+)
 
 RATE_TARGET = {"postgresql": 50_000, "sqlite": 20_000}  # rows per second
 RATIO_TARGET = 8.0
@@ -161,9 +170,9 @@ def insert(model, names, rows) -> int:
     from django.db import connection
 
     if connection.vendor == "postgresql":
-        from engine import copy_rows
+        from _common import insert_rows
 
-        return copy_rows(model, names, rows)
+        return insert_rows(model, names, rows)
     meta = model._meta
     given = [meta.get_field(name) for name in names]
     rest = [f for f in meta.concrete_fields if f not in given and not f.primary_key]
@@ -194,23 +203,14 @@ def archive_run(entity: str, batch_size: int):
     from nightshift.archiving.models import Archive
     from nightshift.archiving.processes import ArchiveData
     from nightshift.runs import engine
-    from nightshift.runs.models import ApplicationServer, ProcessRun, RunDefinition
 
-    server = ApplicationServer.default()
-    definition = RunDefinition.objects.create(
-        process_key=ArchiveData.key,
+    run = draft_run(
+        ArchiveData,
+        {"entity": entity, "months": 12},
         name=f"Bench: archive {entity}",
-        unified_code="BENCH-ARCHIVE",
-        parameters=ArchiveData.validate_parameters({"entity": entity, "months": 12}),
-        schedule={"mode": "now"},
-        server=server,
-        notify_on_completion=False,
-    )
-    run = ProcessRun.objects.create(
-        definition=definition,
-        process_key=definition.process_key,
-        server=server,
+        code="BENCH-ARCHIVE",
         as_of=timezone.localdate(),
+        notify_on_completion=False,
     )
     reset_peak_rss()
     started = time.perf_counter()

@@ -31,6 +31,7 @@ from decimal import Decimal
 from _common import (
     analyze,
     django_on,
+    draft_run,
     peak_rss_mb,
     reset_peak_rss,
     rss_mb,
@@ -51,9 +52,9 @@ TOLERANT_EVERY = 4  # one term in this many allows an unsettled balance up to 10
 def load(subscriptions: int, baseline: int) -> dict[str, int]:
     """The candidates of the engine's run (ending on ``AS_OF``) and of the baseline (ending the
     day before), with their contacts, terms and invoices."""
+    from _common import insert_rows
     from django.db import connection, transaction
 
-    from nightshift.core.bulk import insert_rows
     from nightshift.crm.choices import InvoiceState, SubscriptionState
     from nightshift.crm.models import (
         BillingTerm,
@@ -163,20 +164,15 @@ def load(subscriptions: int, baseline: int) -> dict[str, int]:
 def new_run(as_of: dt.date):
     """A draft run of a short term deactivation definition logging successes and errors."""
     from nightshift.processes.builtin.short_term_deactivation import LeaveShortTermDeactivation
-    from nightshift.runs.models import ApplicationServer, LogLevel, ProcessRun, RunDefinition
+    from nightshift.runs.models import LogLevel
 
-    server = ApplicationServer.default()
-    definition = RunDefinition.objects.create(
-        process_key=LeaveShortTermDeactivation.key,
+    return draft_run(
+        LeaveShortTermDeactivation,
+        {},
         name="Bench: leave short term deactivation",
-        unified_code=f"BENCH{as_of:%Y%m%d}",
-        parameters=LeaveShortTermDeactivation.validate_parameters({}),
-        schedule={"mode": "now"},
-        server=server,
+        code=f"BENCH{as_of:%Y%m%d}",
+        as_of=as_of,
         log_level=LogLevel.ALL,
-    )
-    return ProcessRun.objects.create(
-        definition=definition, process_key=definition.process_key, server=server, as_of=as_of
     )
 
 

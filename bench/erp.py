@@ -32,13 +32,14 @@ from decimal import Decimal
 from _common import (
     analyze,
     django_on,
+    draft_run,
+    insert_rows,
     peak_rss_mb,
     reset_peak_rss,
     rss_mb,
     scratch_database,
     target,
 )
-from engine import copy_rows
 
 AS_OF = dt.date(2026, 11, 22)
 # Contacts per second. Writing a contact row is most of the cost: about 170 µs of index
@@ -99,10 +100,10 @@ def load(contacts: int) -> dict[str, int]:
 
     loaded = {}
     with transaction.atomic():
-        loaded["contacts"] = copy_rows(
+        loaded["contacts"] = insert_rows(
             Contact, ["id", "code", "first_name", "last_name"], contact_rows()
         )
-        loaded["purchases"] = copy_rows(
+        loaded["purchases"] = insert_rows(
             CustomerEvent,
             [
                 "kind",
@@ -115,12 +116,12 @@ def load(contacts: int) -> dict[str, int]:
             ],
             purchase_rows(),
         )
-        loaded["invoices"] = copy_rows(
+        loaded["invoices"] = insert_rows(
             Invoice,
             ["code", "contact_id", "state", "issued_on", "amount", "balance"],
             invoice_rows(),
         )
-        loaded["quotations"] = copy_rows(
+        loaded["quotations"] = insert_rows(
             Opportunity, ["code", "name", "contact_id", "stage", "updated_at"], opportunity_rows()
         )
     with connection.cursor() as cursor:
@@ -133,20 +134,15 @@ def load(contacts: int) -> dict[str, int]:
 def new_run():
     """A draft run of an account complementary data definition logging successes too."""
     from nightshift.processes.builtin.account_complementary_data import AccountComplementaryData
-    from nightshift.runs.models import ApplicationServer, LogLevel, ProcessRun, RunDefinition
+    from nightshift.runs.models import LogLevel, ProcessRun
 
-    server = ApplicationServer.default()
-    definition = RunDefinition.objects.create(
-        process_key=AccountComplementaryData.key,
+    return draft_run(
+        AccountComplementaryData,
+        {},
         name="Bench: account complementary data",
-        unified_code=f"BENCHERP{ProcessRun.objects.count()}",
-        parameters=AccountComplementaryData.validate_parameters({}),
-        schedule={"mode": "now"},
-        server=server,
+        code=f"BENCHERP{ProcessRun.objects.count()}",
+        as_of=AS_OF,
         log_level=LogLevel.ALL,
-    )
-    return ProcessRun.objects.create(
-        definition=definition, process_key=definition.process_key, server=server, as_of=AS_OF
     )
 
 

@@ -30,8 +30,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
-from _common import django_on, peak_rss_mb, reset_peak_rss, scratch_database, target
-from engine import copy_rows
+from _common import django_on, insert_rows, peak_rss_mb, reset_peak_rss, scratch_database, target
 
 CSV_TARGET = 150_000  # rows per second
 XLSX_TARGET = 30_000
@@ -80,7 +79,7 @@ def load(start: int, stop: int) -> None:
         "created_at", "updated_at",
     ]  # fmt: skip
     with transaction.atomic():
-        copy_rows(Contact, names, rows())
+        insert_rows(Contact, names, rows())
 
 
 def export(user, file_type: str) -> tuple[float, float, object]:

@@ -35,13 +35,14 @@ from contextlib import contextmanager
 from _common import (
     analyze,
     django_on,
+    draft_run,
+    insert_rows,
     peak_rss_mb,
     reset_peak_rss,
     rss_mb,
     scratch_database,
     target,
 )
-from engine import copy_rows
 
 AS_OF = dt.date(2026, 11, 22)  # the engine's run; the baseline greets the day before
 SUPPRESSED_EVERY = 100  # one contact in this many is on the suppression list
@@ -125,12 +126,12 @@ def load(contacts: int) -> dict[str, int]:
 
     with transaction.atomic():
         loaded = {
-            "contacts": copy_rows(
+            "contacts": insert_rows(
                 Contact,
                 ["id", "code", "first_name", "last_name", "email", "birth_date"],
                 contact_rows(),
             ),
-            "suppressed": copy_rows(
+            "suppressed": insert_rows(
                 SuppressionEntry, ["email", "reason", "contact_id"], suppression_rows()
             ),
         }
@@ -211,20 +212,15 @@ def per_record_baseline(as_of: dt.date) -> tuple[int, int, float]:
 def engine_run(as_of: dt.date, code: str) -> tuple[object, float, float]:
     from nightshift.processes.builtin.birthdays import BirthdayEmails
     from nightshift.runs import engine
-    from nightshift.runs.models import ApplicationServer, LogLevel, ProcessRun, RunDefinition
+    from nightshift.runs.models import LogLevel
 
-    server = ApplicationServer.default()
-    definition = RunDefinition.objects.create(
-        process_key=BirthdayEmails.key,
+    run = draft_run(
+        BirthdayEmails,
+        {"template": "birthday"},
         name="Bench: birthdays",
-        unified_code=code,
-        parameters=BirthdayEmails.validate_parameters({"template": "birthday"}),
-        schedule={"mode": "now"},
-        server=server,
+        code=code,
+        as_of=as_of,
         log_level=LogLevel.ALL,
-    )
-    run = ProcessRun.objects.create(
-        definition=definition, process_key=definition.process_key, server=server, as_of=as_of
     )
     reset_peak_rss()
     started = time.perf_counter()
