@@ -7,8 +7,8 @@ Baselines measured in the same run, on the same file and model:
 
 - a per-row ORM loop (``update_or_create`` per row, the file read with ``csv.DictReader``) on
   a sample of the rows;
-- django-import-export (``ModelResource`` with ``import_id_fields = ["code"]``) on a sample, if
-  it is installed (``pip install django-import-export``; it is on the package registries);
+- django-import-export (``ModelResource`` with ``import_id_fields = ["code"]``) on a sample
+  (the ``bench`` extra installs it: ``make bench`` or ``pip install -e '.[bench]'``);
 - the raw limit: ``executemany`` of the parsed rows into a bare table (SQLite) or ``COPY`` of
   the file's text into a bare table (PostgreSQL) — no validation at all.
 
@@ -374,8 +374,8 @@ def report(count: int, results: dict[str, dict], sample: int) -> None:
         iex = figures["import_export"]
         if iex is None:
             out(
-                "  django-import-export                 not installed (pip install "
-                "django-import-export)\n"
+                "  django-import-export                 not installed (pip install -e "
+                "'.[bench]')\n"
             )
         else:
             out(
