@@ -374,8 +374,7 @@ def report(count: int, results: dict[str, dict], sample: int) -> None:
         iex = figures["import_export"]
         if iex is None:
             out(
-                "  django-import-export                 not installed (pip install -e "
-                "'.[bench]')\n"
+                "  django-import-export                 not installed (pip install -e '.[bench]')\n"
             )
         else:
             out(
