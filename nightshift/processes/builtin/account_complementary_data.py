@@ -18,7 +18,6 @@ from pydantic import ConfigDict
 
 from nightshift.crm.models import Contact
 from nightshift.erp.accounts import bulk_set
-from nightshift.erp.agenda import DEFAULT_AGENDA
 from nightshift.erp.connectors import PurchaseSummary, split_errors
 from nightshift.erp.routines import AccountRoutine, AudienceParameters
 from nightshift.processes.base import Outcome
@@ -66,7 +65,12 @@ class AccountComplementaryData(AccountRoutine):
         "accumulated purchases, last quotation, days since the last purchase, last invoice."
     )
     Parameters = AccountComplementaryDataParameters
-    default_agenda = DEFAULT_AGENDA[key]
+    # Daily at 02:00, staggered with the other routines reading the ERP.
+    default_agenda = {
+        "mode": "advanced",
+        "start": "2026-01-01T02:00",
+        "repeat": {"daily": {"every": 1}},
+    }
 
     def process_batch(
         self,

@@ -33,7 +33,6 @@ from nightshift.crm.models import (
     Opportunity,
     Task,
 )
-from nightshift.erp.agenda import DEFAULT_AGENDA
 from nightshift.erp.models import UnmovedAccount
 from nightshift.erp.routines import AccountRoutine, AudienceParameters
 from nightshift.mail.models import EmailMessage
@@ -150,7 +149,12 @@ class AccountMovementMonitoring(AccountRoutine):
         "another account manager, and notifies the chosen users with the list."
     )
     Parameters = AccountMovementParameters
-    default_agenda = DEFAULT_AGENDA[key]
+    # Mondays at 06:00: the report lands at the start of the week.
+    default_agenda = {
+        "mode": "advanced",
+        "start": "2026-01-05T06:00",
+        "repeat": {"weekly": {"every": 1, "weekdays": ["MO"]}},
+    }
     excluded = {"status": ContactStatus.REJECTED}
 
     @classmethod

@@ -17,7 +17,6 @@ from pydantic import ConfigDict
 
 from nightshift.crm.choices import ContactStatus
 from nightshift.crm.models import Contact
-from nightshift.erp.agenda import DEFAULT_AGENDA
 from nightshift.erp.connectors import split_errors
 from nightshift.erp.routines import AccountRoutine, AudienceParameters
 from nightshift.processes.base import Outcome
@@ -47,7 +46,12 @@ class AccountStatus(AccountRoutine):
         "Sets each account's status from the ERP: active, inactive or not integrated with ERP."
     )
     Parameters = AccountStatusParameters
-    default_agenda = DEFAULT_AGENDA[key]
+    # Daily at 03:00, after the complementary data.
+    default_agenda = {
+        "mode": "advanced",
+        "start": "2026-01-01T03:00",
+        "repeat": {"daily": {"every": 1}},
+    }
     excluded = {"status": ContactStatus.REJECTED}
 
     def process_batch(

@@ -22,7 +22,6 @@ from pydantic import ConfigDict
 
 from nightshift.crm.choices import ClassTransitionTrigger
 from nightshift.crm.models import ClassTransition, ClassTransitionRule, Contact
-from nightshift.erp.agenda import DEFAULT_AGENDA
 from nightshift.erp.connectors import PurchaseTotal, split_errors
 from nightshift.erp.routines import AccountRoutine, AudienceParameters
 from nightshift.processes.base import Outcome, ProcessFailed
@@ -82,7 +81,12 @@ class ClassTransitionProcess(AccountRoutine):
         "(accumulated purchases at least an amount within N months, or no purchase for N months)."
     )
     Parameters = ClassTransitionParameters
-    default_agenda = DEFAULT_AGENDA[key]
+    # The 1st of each month at 04:00, once the month's purchases are in.
+    default_agenda = {
+        "mode": "advanced",
+        "start": "2026-01-01T04:00",
+        "repeat": {"monthly": {"every": 1, "day": 1}},
+    }
 
     def __init__(self) -> None:
         super().__init__()
