@@ -33,47 +33,37 @@ class AuditedQuerySet(models.QuerySet):
         return super().update(**stamp(kwargs, creating=False))
 
 
+def stamp_link(to: str, verbose_name) -> models.ForeignKey:
+    """A log-information link (who created or updated a record, from which unit).
+
+    A soft reference: no index and no database constraint. The stamps are written by the
+    application from the signed-in actor, never typed in; nothing searches records by them; and
+    on PostgreSQL a checked, indexed link costs every bulk write (an import, an archive run, the
+    engine's own writes) a lookup of the user or unit and an index entry per row and link: about
+    40 % of a contact import's time in the database. Deleting a user or a unit through the
+    application still clears the stamps (``SET_NULL`` is Django's, not the database's)."""
+    return models.ForeignKey(
+        to,
+        verbose_name=verbose_name,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+
+
 class AuditedModel(models.Model):
     """The manuals' "Log information": who created and last updated a record, from which unit,
     and when. Filled from the current actor (see ``nightshift.core.audit``) on every save and on
     bulk inserts and updates made through the model's manager."""
 
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("created by user"),
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        editable=False,
-        related_name="+",
-    )
-    created_by_unit = models.ForeignKey(
-        "core.Unit",
-        verbose_name=_("created by unit"),
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        editable=False,
-        related_name="+",
-    )
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("updated by user"),
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        editable=False,
-        related_name="+",
-    )
-    updated_by_unit = models.ForeignKey(
-        "core.Unit",
-        verbose_name=_("updated by unit"),
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        editable=False,
-        related_name="+",
-    )
+    created_by = stamp_link(settings.AUTH_USER_MODEL, _("created by user"))
+    created_by_unit = stamp_link("core.Unit", _("created by unit"))
+    updated_by = stamp_link(settings.AUTH_USER_MODEL, _("updated by user"))
+    updated_by_unit = stamp_link("core.Unit", _("updated by unit"))
     # A default rather than auto_now_add: imports and demo data carry real creation dates, and
     # archiving selects by them.
     created_at = models.DateTimeField(_("date created"), default=timezone.now, editable=False)

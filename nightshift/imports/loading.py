@@ -21,15 +21,22 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
+from operator import itemgetter
 from typing import Any
 
-from django.db import DatabaseError, connection, models, transaction
+from django.db import DatabaseError, IntegrityError, connection, models, transaction
 from django.utils.translation import gettext as _
 
 from nightshift.core.audit import stamp
-from nightshift.imports.conversion import ConversionError, converter, to_text
+from nightshift.imports.conversion import (
+    ConversionError,
+    column_converter,
+    converter,
+    to_text,
+)
 from nightshift.imports.registry import Field, FieldType, Importer
 
 __all__ = ["CREATE", "REJECT", "UPDATE", "Loader", "Options", "RowResult"]
@@ -88,7 +95,7 @@ class Loader:
         self.code_prefix = code_prefix
         fields = importer.bound_fields
         self.mapped = [
-            (fields[name], index, converter(fields[name], day_first=options.day_first))
+            (fields[name], index, column_converter(fields[name], day_first=options.day_first))
             for name, index in mapping.items()
             if name not in options.fixed
         ]
@@ -134,57 +141,97 @@ class Loader:
             return key
         return tuple(values.get(name) for name in match)
 
-    def remember(self, rows: Iterable[tuple[int, Sequence[Any]]]) -> None:
+    def remember(self, rows: Sequence[tuple[int, Sequence[Any]]]) -> None:
         """Note the codes of rows already imported (a run resumed after a crash), so that a
         later row repeating one is still reported as a duplicate."""
-        for row, cells in rows:
-            values, errors = self._convert(row, cells)
-            if not errors:
+        records, errors = self._convert([cells for _row, cells in rows])
+        for position, ((row, _cells), values) in enumerate(zip(rows, records, strict=True)):
+            if position not in errors:
                 self.seen.add(self.key_of(row, values))
 
-    def _convert(self, row: int, cells: Sequence[Any]) -> tuple[dict[str, Any], list[str]]:
-        values: dict[str, Any] = {}
-        errors: list[str] = []
+    def _convert(
+        self, batch: Sequence[Sequence[Any]]
+    ) -> tuple[list[dict[str, Any]], dict[int, list[str]]]:
+        """The rows' cells as their fields' values, converted a column at a time, and the
+        messages of each row with problems, by its position in ``batch``."""
+        count = len(batch)
+        errors: dict[int, list[str]] = {}
+        names: list[str] = []
+        columns: list[Iterable[Any]] = []
         for f, index, convert in self.mapped:
             try:
-                values[f.name] = convert(cells[index] if index < len(cells) else None)
-            except ConversionError as exc:
-                errors.append(f"{self.label(f.name)}: {exc}")
-                values[f.name] = ""
-        values.update(self.fixed)
-        for f in self.required:
-            if values.get(f.name) is None and not (
-                self.generates and f.name in self.importer.match
-            ):
-                errors.append(_("%(where)s: a value is required.") % {"where": self.label(f.name)})
+                cells = list(map(itemgetter(index), batch))
+            except IndexError:  # a short row (only rows already checked for width come here
+                cells = [row[index] if index < len(row) else None for row in batch]  # mostly)
+            column, problems = convert(cells)
+            if problems:
+                where = self.label(f.name)
+                for position, message in problems.items():
+                    errors.setdefault(position, []).append(f"{where}: {message}")
+                    column[position] = ""  # not blank: "a value is required" would be wrong
+            names.append(f.name)
+            columns.append(column)
+        for name, value in self.fixed.items():
+            names.append(name)
+            columns.append(repeat(value, count))
+        self._check_required(names, columns, count, errors)
         for name, default in self.blank_defaults.items():
-            if values.get(name) is None:
-                values[name] = default
-        return values, errors
+            at = names.index(name)
+            if name in self.fixed:
+                if self.fixed[name] is None:
+                    columns[at] = repeat(default, count)
+            elif None in columns[at]:
+                columns[at] = [default if value is None else value for value in columns[at]]
+        # Every column has ``count`` values: the rows as dictionaries, built at C speed.
+        return [
+            dict(zip(names, values, strict=False)) for values in zip(*columns, strict=False)
+        ], errors
+
+    def _check_required(
+        self, names: list[str], columns: list, count: int, errors: dict[int, list[str]]
+    ) -> None:
+        for f in self.required:
+            if self.generates and f.name in self.importer.match:
+                continue
+            if f.name in self.fixed:
+                missing = range(count) if self.fixed[f.name] is None else range(0)
+            else:
+                missing = _positions(columns[names.index(f.name)], None)
+            message = _("%(where)s: a value is required.") % {"where": self.label(f.name)}
+            for position in missing:
+                errors.setdefault(position, []).append(message)
 
     def _validate(
         self, rows: Sequence[tuple[int, Sequence[Any]]]
     ) -> tuple[list[tuple[int, dict[str, Any], Any]], list[RowResult]]:
         good: list[tuple[int, dict[str, Any], Any]] = []
         rejected: list[RowResult] = []
-        for row, cells in rows:
-            if self.width and len(cells) != self.width:
-                rejected.append(RowResult(row, REJECT, self._width_message(len(cells))))
-                continue
-            values, errors = self._convert(row, cells)
-            key = self.key_of(row, values) if not errors else None
-            if key is not None and key in self.seen:
-                errors.append(
+        if self.width:
+            whole = [(row, cells) for row, cells in rows if len(cells) == self.width]
+            if len(whole) < len(rows):
+                rejected = [
+                    RowResult(row, REJECT, self._width_message(len(cells)))
+                    for row, cells in rows
+                    if len(cells) != self.width
+                ]
+                rows = whole
+        records, errors = self._convert([cells for _row, cells in rows])
+        seen = self.seen
+        for position, ((row, _cells), values) in enumerate(zip(rows, records, strict=True)):
+            problems = errors.get(position)
+            key = self.key_of(row, values) if problems is None else None
+            if key is not None and key in seen:
+                problems = [
                     _(
                         "%(where)s: “%(code)s” repeats the code of an earlier row of the file; "
                         "the earlier row is kept."
                     )
                     % {"where": self.label(self.importer.match[-1]), "code": _show(key)}
-                )
+                ]
             elif key is not None:
-                self.seen.add(key)
-            if errors:
-                rejected.append(RowResult(row, REJECT, " ".join(errors)))
+                seen.add(key)
+            if problems:
+                rejected.append(RowResult(row, REJECT, " ".join(problems)))
                 continue
             good.append((row, values, key))
         return good, rejected
@@ -283,11 +330,11 @@ class Loader:
             return {}
         if len(match) == 1:
             codes = [values[match[0]] for _r, values, _k in good]
-            rows = self.model._default_manager.filter(**{f"{match[0]}__in": codes})
+            rows = self.model._default_manager.filter(**{f"{match[0]}__in_array": codes})
             return dict(rows.values_list(match[0], "pk"))
         attnames = [self.model._meta.get_field(name).attname for name in match]
         lookups = {
-            f"{attname}__in": {values[name] for _r, values, _k in good}
+            f"{attname}__in_array": list({values[name] for _r, values, _k in good})
             for attname, name in zip(attnames, match, strict=True)
         }
         rows = self.model._default_manager.filter(**lookups).values_list(*attnames, "pk")
@@ -354,6 +401,17 @@ class Loader:
         planned, rejected, _created = self._plan(rows, write=True)
         results = rejected + self._writer.write(planned)
         return sorted(results, key=lambda result: result.row)
+
+
+def _positions(values: list[Any], wanted: Any) -> Iterator[int]:
+    """Where ``wanted`` is in ``values`` (found by the list's own search, not a loop here)."""
+    position = -1
+    while True:
+        try:
+            position = values.index(wanted, position + 1)
+        except ValueError:
+            return
+        yield position
 
 
 def _show(key: Any) -> str:
@@ -425,24 +483,26 @@ class _Writer:
         SQLite, values are adapted here (the driver would call an adapter per value): the
         defaults once per batch, the row's values by their field's type."""
         defaults = self._defaults()
-        names = [f.name for f in self.fields]
-        adapters: list[tuple[int, Any]] = []
+        adapters: list[tuple[str, Any]] = []
         if connection.vendor == "sqlite":
             for f in self.fields:
                 defaults[f.name] = f.get_db_prep_save(defaults[f.name], connection)
             adapters = [
-                (i, adapter)
-                for i, f in enumerate(self.fields)
+                (f.name, adapter)
+                for f in self.fields
                 if f.name in self.loader.given and (adapter := _sqlite_adapter(f)) is not None
             ]
+        record_of = itemgetter(*(f.name for f in self.fields))
+        if not adapters:
+            return [record_of(defaults | values) for _row, values, _exists in planned]
         params = []
         for _row, values, _exists in planned:
-            record = [values[name] if name in values else defaults[name] for name in names]
-            for i, adapter in adapters:
-                value = record[i]
+            record = defaults | values
+            for name, adapter in adapters:
+                value = record[name]
                 if value is not None and value.__class__ is not str:
-                    record[i] = adapter(value)
-            params.append(tuple(record))
+                    record[name] = adapter(value)
+            params.append(record_of(record))
         return params
 
     def write(self, planned: list[tuple[int, dict[str, Any], bool]]) -> list[RowResult]:
@@ -452,7 +512,7 @@ class _Writer:
         try:
             with transaction.atomic():
                 if connection.vendor == "postgresql":
-                    self._copy(params)
+                    self._copy(planned, params)
                 else:
                     with connection.cursor() as cursor:
                         cursor.executemany(self.insert, params)
@@ -460,8 +520,29 @@ class _Writer:
             return self._one_by_one(planned, params)
         return [RowResult(row, UPDATE if exists else CREATE) for row, _values, exists in planned]
 
-    def _copy(self, params: list[tuple]) -> None:
-        """PostgreSQL: COPY the batch into a staging table, then one INSERT … SELECT."""
+    def _copy(self, planned: list[tuple[int, dict[str, Any], bool]], params: list[tuple]) -> None:
+        """PostgreSQL: the new records COPY'd straight into the table; the existing ones (and
+        all of them, should a new code have been taken meanwhile) COPY'd into a staging table,
+        then written by one INSERT … SELECT … ON CONFLICT."""
+        pairs = list(zip(planned, params, strict=True))
+        new = [record for (_row, _values, exists), record in pairs if not exists]
+        if len(new) < len(params):
+            self._upsert([record for (_row, _values, exists), record in pairs if exists])
+        if new:
+            try:
+                with transaction.atomic(), connection.cursor() as cursor:
+                    self._copy_into(cursor, self.table, new)
+            except IntegrityError:  # another import created one of the codes since the check
+                self._upsert(new)
+
+    def _copy_into(self, cursor, table: str, records: list[tuple]) -> None:
+        # Table and column names come from the model, never from the file.
+        with cursor.cursor.copy(f"COPY {table} ({self.columns}) FROM STDIN") as copy:
+            write = copy.write_row
+            for record in records:
+                write(record)
+
+    def _upsert(self, records: list[tuple]) -> None:
         stage = connection.ops.quote_name(f"imports_stage_{self.loader.model._meta.db_table}")
         # Table and column names come from the model, never from the file.
         with connection.cursor() as cursor:
@@ -470,9 +551,7 @@ class _Writer:
                 f"SELECT {self.columns} FROM {self.table} WITH NO DATA"
             )
             cursor.execute(f"TRUNCATE {stage}")
-            with cursor.cursor.copy(f"COPY {stage} ({self.columns}) FROM STDIN") as copy:
-                for record in params:
-                    copy.write_row(record)
+            self._copy_into(cursor, stage, records)
             cursor.execute(
                 f"INSERT INTO {self.table} ({self.columns}) "  # noqa: S608
                 f"SELECT {self.columns} FROM {stage} {self.on_conflict}"

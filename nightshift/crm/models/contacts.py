@@ -53,7 +53,7 @@ class Contact(AuditedModel):
     first_name = models.CharField(_("first name"), max_length=80, blank=True)
     last_name = models.CharField(_("last name"), max_length=80, blank=True)
     company_name = models.CharField(_("company name"), max_length=160, blank=True)
-    email = models.EmailField(_("e-mail"), blank=True, db_index=True)
+    email = models.EmailField(_("e-mail"), blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
     address = models.CharField(_("address"), max_length=200, blank=True)
@@ -69,6 +69,7 @@ class Contact(AuditedModel):
         null=True,
         blank=True,
         related_name="contacts",
+        db_index=False,  # a partial index below
     )
     status = models.CharField(
         _("status"), max_length=20, choices=ContactStatus, default=ContactStatus.ACTIVE
@@ -80,6 +81,7 @@ class Contact(AuditedModel):
         null=True,
         blank=True,
         related_name="contacts",
+        db_index=False,  # a partial index below
     )
     account_manager = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -88,6 +90,7 @@ class Contact(AuditedModel):
         null=True,
         blank=True,
         related_name="managed_contacts",
+        db_index=False,  # a partial index below
     )
     # Complementary data ("dados complementares"), refreshed from the ERP.
     first_purchase_date = models.DateField(_("first purchase date"), null=True, blank=True)
@@ -121,6 +124,18 @@ class Contact(AuditedModel):
             models.Index(fields=["status"], name="crm_contact_status"),
             models.Index(fields=["birth_date"], name="crm_contact_birth_date"),
             models.Index(fields=["last_name", "first_name"], name="crm_contact_name"),
+            # No pattern-ops twin on PostgreSQL: e-mails are matched whole, never by prefix.
+            models.Index(fields=["email"], name="crm_contact_email"),
+            # Most contacts have no classification, class or manager: only those that do are
+            # indexed, so a bulk insert of plain contacts writes no entry in these three.
+            *(
+                models.Index(
+                    fields=[link],
+                    name=f"crm_contact_{link}",
+                    condition=Q(**{f"{link}__isnull": False}),
+                )
+                for link in ("classification", "customer_class", "account_manager")
+            ),
         ]
         constraints = [
             models.CheckConstraint(
