@@ -18,7 +18,7 @@ from typing import Any
 from django.core.files import File
 from django.utils.translation import gettext as _
 
-from nightshift.imports.loading import Loader, Options, RowResult
+from nightshift.imports.loading import Checked, Loader, Options, RowResult
 from nightshift.imports.mapping import column_names, resolve_mapping, suggest_mapping
 from nightshift.imports.reading import FileProblem, Layout, Source, inspect
 from nightshift.imports.registry import Importer
@@ -105,8 +105,15 @@ class FileJob:
             break
         yield from rows
 
-    def load(self, rows: list[tuple[int, list[Any]]]) -> list[RowResult]:
-        return self.loader.load(rows)
+    def checked_rows(self, after: int, limit: int) -> tuple[list[tuple[int, list[Any]]], Checked]:
+        """The next ``limit`` rows above ``after`` and what ``Loader.check`` says of them."""
+        rows = self.next_rows(after, limit)
+        return rows, self.loader.check(rows)
+
+    def load(
+        self, rows: list[tuple[int, list[Any]]], checked: Checked | None = None
+    ) -> list[RowResult]:
+        return self.loader.load(rows, checked)
 
 
 def error_file_name(upload_name: str, fmt: str) -> str:

@@ -31,6 +31,7 @@ from django.db import DatabaseError, IntegrityError, connection, models, transac
 from django.utils.translation import gettext as _
 
 from nightshift.core.audit import stamp
+from nightshift.core.bulk import in_array_sql
 from nightshift.imports.conversion import (
     ConversionError,
     column_converter,
@@ -69,6 +70,11 @@ class RowResult:
     row: int
     action: str  # CREATE, UPDATE or REJECT
     message: str = ""
+
+
+# What ``Loader.check`` says of a batch: the rows that pass (row number, values, code) and the
+# rows rejected.
+type Checked = tuple[list[tuple[int, dict[str, Any], Any]], list[RowResult]]
 
 
 class Loader:
@@ -201,9 +207,11 @@ class Loader:
             for position in missing:
                 errors.setdefault(position, []).append(message)
 
-    def _validate(
-        self, rows: Sequence[tuple[int, Sequence[Any]]]
-    ) -> tuple[list[tuple[int, dict[str, Any], Any]], list[RowResult]]:
+    def check(self, rows: Sequence[tuple[int, Sequence[Any]]]) -> Checked:
+        """The rows converted and checked on their own — no database involved, so this may run
+        ahead of the batch being written, in another thread: the rows that pass with their
+        values and code, and the rows rejected with the reason. Codes are remembered as seen,
+        so the rows must be checked in the file's order."""
         good: list[tuple[int, dict[str, Any], Any]] = []
         rejected: list[RowResult] = []
         if self.width:
@@ -329,9 +337,23 @@ class Loader:
         if not good:
             return {}
         if len(match) == 1:
-            codes = [values[match[0]] for _r, values, _k in good]
-            rows = self.model._default_manager.filter(**{f"{match[0]}__in_array": codes})
-            return dict(rows.values_list(match[0], "pk"))
+            # Straight SQL: the ORM would prepare each of the batch's thousands of codes.
+            meta = self.model._meta
+            code = meta.get_field(match[0])
+            quote = connection.ops.quote_name
+            condition, params = in_array_sql(
+                quote(code.column),
+                [values[match[0]] for _r, values, _k in good],
+                code.cast_db_type(connection),
+                connection.vendor,
+            )
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT {quote(code.column)}, {quote(meta.pk.column)} "  # noqa: S608
+                    f"FROM {quote(meta.db_table)} WHERE {condition}",
+                    params,
+                )
+                return dict(cursor.fetchall())
         attnames = [self.model._meta.get_field(name).attname for name in match]
         lookups = {
             f"{attname}__in_array": list({values[name] for _r, values, _k in good})
@@ -349,17 +371,21 @@ class Loader:
     # -- the batch ------------------------------------------------------------------------
 
     def _plan(
-        self, rows: Sequence[tuple[int, Sequence[Any]]], *, write: bool
+        self, rows: Sequence[tuple[int, Sequence[Any]]], *, write: bool, checked: Checked | None
     ) -> tuple[list[tuple[int, dict[str, Any], bool]], list[RowResult], dict[str, set[str]]]:
-        good, rejected = self._validate(rows)
+        good, rejected = checked if checked is not None else self.check(rows)
+        rejected = list(rejected)
         good, missing, created = self._resolve(good, write=write)
         rejected.extend(missing)
         existing = self._existing(good)
         planned: list[tuple[int, dict[str, Any], bool]] = []
+        # A row's values are the fields it gives, unless a code was generated for it.
+        as_given = set(self.importer.match) <= self.given
+        check_row = self.importer.check_row
         for row, values, _key in good:
             exists = self._db_key(values) in existing
-            errors = self.importer.check_row(
-                {name: values[name] for name in self.given if name in values},
+            errors = check_row(
+                values if as_given else {n: values[n] for n in self.given if n in values},
                 creating=not exists,
             )
             if errors:
@@ -388,7 +414,7 @@ class Loader:
 
     def preview(self, rows: Sequence[tuple[int, Sequence[Any]]]) -> list[RowResult]:
         """What ``load`` would do with ``rows``, writing nothing."""
-        planned, rejected, _created = self._plan(rows, write=False)
+        planned, rejected, _created = self._plan(rows, write=False, checked=None)
         results = rejected
         for row, _values, exists in planned:
             notes = "; ".join(self._notes.pop(row, []))
@@ -396,9 +422,12 @@ class Loader:
         self._notes.clear()
         return sorted(results, key=lambda result: result.row)
 
-    def load(self, rows: Sequence[tuple[int, Sequence[Any]]]) -> list[RowResult]:
-        """Write ``rows`` (one batch) and say what happened to each."""
-        planned, rejected, _created = self._plan(rows, write=True)
+    def load(
+        self, rows: Sequence[tuple[int, Sequence[Any]]], checked: Checked | None = None
+    ) -> list[RowResult]:
+        """Write ``rows`` (one batch) and say what happened to each; ``checked`` is what
+        ``check`` said of them, when it ran ahead."""
+        planned, rejected, _created = self._plan(rows, write=True, checked=checked)
         results = rejected + self._writer.write(planned)
         return sorted(results, key=lambda result: result.row)
 

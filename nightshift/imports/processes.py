@@ -15,21 +15,23 @@ import fnmatch
 import logging
 import os
 import shutil
+import threading
 import time
 from pathlib import Path
 from typing import Any, ClassVar
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from pydantic import BaseModel, ConfigDict, Field
 
 from nightshift.core.audit import acting_as
 from nightshift.imports.jobs import FileJob, error_file_name, save_error_file
-from nightshift.imports.loading import CREATE, REJECT, UPDATE, Options, convert_fixed
+from nightshift.imports.loading import CREATE, REJECT, UPDATE, Checked, Options, convert_fixed
 from nightshift.imports.mapping import MappingProblem, check_mapping
 from nightshift.imports.models import DataImport, ImportFile, ImportState
 from nightshift.imports.reading import FileProblem
@@ -248,7 +250,9 @@ class ImportData(_ImportProcess):
 
     def __init__(self) -> None:
         self._job: FileJob | None = None
-        self._batch: dict[int, list[Any]] = {}
+        self._batch: list[tuple[int, list[Any]]] = []
+        self._checked: Checked | None = None
+        self._ahead: _ReadAhead | None = None
         self._actor = None
 
     @classmethod
@@ -290,12 +294,14 @@ class ImportData(_ImportProcess):
     def next_keys(
         self, params: dict[str, Any], *, as_of: datetime.date, after: int, limit: int
     ) -> list[int]:
+        job = self.job(params)
         try:
-            rows = self.job(params).next_rows(after, limit)
+            ahead, self._ahead = self._ahead, None
+            found = ahead.result(after, limit) if ahead else None
+            self._batch, self._checked = found or job.checked_rows(after, limit)
         except FileProblem as exc:
             raise ProcessFailed(str(exc)) from None
-        self._batch = dict(rows)
-        return list(self._batch)
+        return [row for row, _cells in self._batch]
 
     def _record(self, params: dict[str, Any], run_number: int) -> DataImport:
         record, _created = DataImport.objects.get_or_create(
@@ -314,9 +320,15 @@ class ImportData(_ImportProcess):
         run_number: int | None,
     ) -> list[Outcome]:
         job = self.job(params)
-        rows = [(row, self._batch[row]) for row in ids]
+        rows, checked = self._batch, self._checked
+        if [row for row, _cells in rows] != ids:  # not the batch next_keys gave
+            cells_of = dict(rows)
+            rows, checked = [(row, cells_of[row]) for row in ids], None
+        elif connection.vendor == "postgresql":
+            # The next batch is read and checked while the database writes this one.
+            self._ahead = _ReadAhead(job, after=ids[-1], limit=len(ids))
         with acting_as(self._requester(run_number)):
-            results = job.load(rows)
+            results = job.load(rows, checked)
         counts = {CREATE: 0, UPDATE: 0, REJECT: 0}
         for result in results:
             counts[result.action] += 1
@@ -345,6 +357,9 @@ class ImportData(_ImportProcess):
 
         if run_number is None:
             return
+        if self._ahead is not None:
+            self._ahead.result(after=-1, limit=0)  # finished before the file is read again
+            self._ahead = None
         job = self.job(params)
         record = self._record(params, run_number)
         record.refresh_from_db()
@@ -357,6 +372,39 @@ class ImportData(_ImportProcess):
         save_error_file(job, rejected, record.error_file, name)
         record.save()
         ImportFile.objects.filter(pk=record.upload_id).update(state=ImportState.COMPLETED)
+
+
+class _ReadAhead:
+    """The next batch of a file read and checked in a thread of its own while the database
+    writes the current one (on PostgreSQL the worker waits for the server most of a batch's
+    time; on SQLite the writing is the worker's own work, so there is nothing to overlap).
+    Checking involves no database: it converts cells and remembers codes."""
+
+    def __init__(self, job: FileJob, *, after: int, limit: int) -> None:
+        self.after, self.limit = after, limit
+        self._result: tuple[list, Checked] | None = None
+        self._error: BaseException | None = None
+        language = translation.get_language()
+
+        def read() -> None:
+            try:
+                with translation.override(language):
+                    self._result = job.checked_rows(after, limit)
+            except BaseException as exc:  # handed over to the engine's thread
+                self._error = exc
+
+        self._thread = threading.Thread(target=read, name="import-read-ahead", daemon=True)
+        self._thread.start()
+
+    def result(self, after: int, limit: int) -> tuple[list, Checked] | None:
+        """The rows read ahead if they are the ones asked for, else ``None`` (the file is
+        then read again from where the engine asks; the job notices and starts over)."""
+        self._thread.join()
+        if after != self.after or limit != self.limit:
+            return None
+        if self._error is not None:
+            raise self._error
+        return self._result
 
 
 def _outcome(result) -> Outcome:

@@ -25,6 +25,8 @@ from typing import Any
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from nightshift.imports import xlsx
+
 __all__ = ["FORMATS", "FileProblem", "Layout", "Source", "inspect", "open_source"]
 
 FORMATS = ("csv", "xlsx", "xls", "ods")
@@ -266,11 +268,35 @@ class Source:
         return self._sheet
 
     def _sheet_rows(self) -> Iterator[tuple[int, list[Any]]]:
+        if self.layout.format == "xlsx":
+            try:
+                yield from self._xlsx_rows()
+                return
+            except xlsx.Unsupported:
+                pass  # not laid out as this reader expects: calamine reads it
         sheet = self.sheet()
         first_row = (sheet.start or (0, 0))[0] + 1
         for index, cells in enumerate(sheet.iter_rows()):
             if any(cell != "" and cell is not None for cell in cells):
                 yield first_row + index, cells
+
+    def _xlsx_rows(self) -> Iterator[tuple[int, list[Any]]]:
+        """A worksheet streamed (memory stays flat however long it is); ``Unsupported``
+        before the first row when calamine must read it instead."""
+        rows = xlsx.iter_rows(str(self.path), self.layout.sheet)
+        while True:
+            try:
+                found = next(rows, None)
+            except xlsx.Unsupported:
+                raise
+            except (zipfile.BadZipFile, EOFError, OSError, ValueError, IndexError):
+                # zlib and zipfile errors (cut short), or a cell no spreadsheet writes
+                raise _truncated() from None
+            if found is None:
+                return
+            number, cells = found
+            if any(cell != "" and cell is not None for cell in cells):
+                yield number, cells
 
     def close(self) -> None:
         self._sheet = None

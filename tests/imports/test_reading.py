@@ -4,9 +4,11 @@ and the files that cannot be read at all."""
 from __future__ import annotations
 
 import datetime
+import re
 
 import pytest
 
+from nightshift.imports import xlsx
 from nightshift.imports.reading import FileProblem, Source, inspect
 from tests.imports.files import FIXTURES, csv_bytes, ods_bytes, xlsx_bytes
 
@@ -165,4 +167,102 @@ def test_invalid_bytes_further_down_a_utf16_file_fail_naming_the_row(tmp_path):
     path.write_bytes(csv_bytes(ROWS, encoding="utf-16") + b"\x00\xd8")
     layout = inspect(path)
     with pytest.raises(FileProblem, match="not valid utf-16 text"):
+        list(Source(path, layout).rows())
+
+
+def _rich_workbook(path, *, date_1904: bool = False) -> None:
+    """A workbook as Excel writes them: shared strings (some rich), formats that are dates,
+    date-times and times, data starting at C3 with gaps, a formula, booleans."""
+    import xlsxwriter
+
+    workbook = xlsxwriter.Workbook(str(path), {"date_1904": date_1904})
+    bold = workbook.add_format({"bold": True})
+    formats = {
+        "date": workbook.add_format({"num_format": "dd/mm/yyyy"}),
+        "builtin": workbook.add_format({"num_format": 14}),
+        "moment": workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"}),
+        "time": workbook.add_format({"num_format": "hh:mm"}),
+        "money": workbook.add_format({"num_format": '"R$" #,##0.00;[Red]-"R$" #,##0.00'}),
+    }
+    workbook.add_worksheet("Notes").write_string(0, 0, "not this one")
+    sheet = workbook.add_worksheet("Contacts & Co")
+    sheet.write_row(2, 2, ["Code", "Name", "Born", "Seen", "At", "Paid", "Active", "Sum"])
+    for n in range(40):
+        line = 3 + n + n // 10  # a blank row every ten
+        sheet.write_string(line, 2, f"{n:05d}")
+        sheet.write_rich_string(line, 3, "Zoë ", bold, "<& “Niterói”>", f" {n}")
+        sheet.write_datetime(
+            line, 4, datetime.date(1980, 1, 1) + datetime.timedelta(n), formats["date"]
+        )
+        sheet.write_datetime(line, 5, datetime.date(2020, 5, 6), formats["builtin"])
+        sheet.write_datetime(line, 6, datetime.datetime(2026, 3, 4, 5, 6, n), formats["moment"])
+        sheet.write_number(line, 7, 1234.5 + n, formats["money"])
+        sheet.write_boolean(line, 8, n % 2 == 0)
+        sheet.write_formula(line, 9, f"=H{line + 1}*2", None, (1234.5 + n) * 2)
+        if n % 7 == 0:
+            sheet.write_datetime(line, 10, datetime.time(13, 45), formats["time"])
+    workbook.close()
+
+
+@pytest.mark.parametrize("date_1904", [False, True])
+def test_an_xlsx_sheet_is_streamed_with_the_values_calamine_reads(tmp_path, date_1904):
+    from python_calamine import CalamineWorkbook
+
+    path = tmp_path / "rich.xlsx"
+    _rich_workbook(path, date_1904=date_1904)
+    layout = inspect(path, sheet="Contacts & Co")
+    streamed = list(Source(path, layout).rows())
+    # Read by the streaming reader itself, not handed to calamine:
+    assert streamed == [row for row in xlsx.iter_rows(str(path), layout.sheet) if any(row[1])]
+    with CalamineWorkbook.from_path(str(path)) as workbook:
+        whole = workbook.get_sheet_by_name("Contacts & Co").to_python()
+    expected = [row for row in whole if any(cell != "" for cell in row)]
+    assert [cells for _n, cells in streamed] == expected
+    # Row numbers are those the spreadsheet shows: the header on row 3, a gap every ten.
+    assert [n for n, _cells in streamed][:3] == [3, 4, 5]
+    assert streamed[11] == (15, streamed[11][1])
+    first = streamed[1][1]
+    assert first[:3] == ["00000", "Zoë <& “Niterói”> 0", datetime.date(1980, 1, 1)]
+    assert first[3:] == [
+        datetime.date(2020, 5, 6),
+        datetime.datetime(2026, 3, 4, 5, 6, 0),
+        1234.5,
+        True,
+        2469.0,
+        datetime.time(13, 45),
+    ]
+
+
+def test_a_worksheet_without_its_dimension_is_still_read(tmp_path):
+    import zipfile
+
+    source = tmp_path / "rich.xlsx"
+    _rich_workbook(source)
+    path = tmp_path / "bare.xlsx"
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(path, "w") as new:
+        for item in old.infolist():
+            data = old.read(item.filename)
+            if item.filename.startswith("xl/worksheets/"):
+                data = re.sub(rb"<dimension [^>]*/>", b"", data)
+            new.writestr(item, data)
+    layout = inspect(path, sheet="Contacts & Co")
+    rows = [cells for _n, cells in Source(path, layout).rows()]
+    assert len(rows) == 41
+    assert rows[1][:2] == ["00000", "Zoë <& “Niterói”> 0"]
+
+
+def test_a_worksheet_damaged_inside_is_reported_as_damaged(tmp_path):
+    import zipfile
+
+    source = tmp_path / "rich.xlsx"
+    _rich_workbook(source)
+    path = tmp_path / "broken.xlsx"
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(path, "w") as new:
+        for item in old.infolist():
+            data = old.read(item.filename)
+            if item.filename == "xl/worksheets/sheet2.xml":
+                data = data.replace(b"<v>1234.5</v>", b"<v>12x4.5</v>")
+            new.writestr(item, data)
+    layout = inspect(path, sheet="Contacts & Co")
+    with pytest.raises(FileProblem, match="damaged or incomplete"):
         list(Source(path, layout).rows())
