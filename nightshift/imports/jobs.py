@@ -73,7 +73,10 @@ class FileJob:
     def count(self, after: int = 0) -> int:
         """Rows above ``after``; reads the whole file, so a file broken further down fails
         here, before anything is written."""
-        total = sum(1 for _row in self.data_rows(after))
+        if after == 0:
+            total = self.source.count() - (self.header_row is not None)
+        else:
+            total = sum(1 for _row in self.data_rows(after))
         if total == 0 and after == 0:
             raise FileProblem(
                 _("The file has a header but no rows to import.")
@@ -125,7 +128,7 @@ def error_file_name(upload_name: str, fmt: str) -> str:
 def write_error_file(job: FileJob, rejected: Mapping[int, str], destination: Path) -> None:
     """The rejected rows of ``job``'s file, as they were, with an error column: CSV in the
     upload's delimiter and encoding, or XLSX for any spreadsheet."""
-    rows = ((n, cells) for n, cells in job.data_rows() if n in rejected)
+    rows = job.source.rows(only=rejected)
     if job.layout.format == "csv":
         _write_csv(job, rows, rejected, destination)
     else:

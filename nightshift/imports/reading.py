@@ -17,7 +17,8 @@ import codecs
 import csv
 import io
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -223,12 +224,32 @@ class Source:
         self.path = Path(path)
         self.layout = layout
         self._sheet = None
+        self._streamed: bool | None = None
 
-    def rows(self) -> Iterator[tuple[int, list[Any]]]:
-        """``(row number, cells)`` of every non-blank row, in order."""
-        if self.layout.format == "csv":
-            return self._csv_rows()
-        return self._sheet_rows()
+    def rows(self, *, only: Container[int] | None = None) -> Iterator[tuple[int, list[Any]]]:
+        """``(row number, cells)`` of every non-blank row, in order; with ``only``, of those
+        rows only."""
+        if self.streamed():
+            return self._xlsx_rows(only)
+        rows = self._csv_rows() if self.layout.format == "csv" else self._sheet_rows()
+        return rows if only is None else ((n, cells) for n, cells in rows if n in only)
+
+    def count(self) -> int:
+        """The non-blank rows; the whole file is read, so a file broken further down fails
+        here."""
+        if self.streamed():
+            with _damaged_as_problem():
+                return xlsx.count_rows(str(self.path), self.layout.sheet)
+        return sum(1 for _row in self.rows())
+
+    def streamed(self) -> bool:
+        """Whether the sheet is read as a stream (an .xlsx worksheet laid out as spreadsheet
+        programs write them) rather than held whole by calamine (about 100 bytes a cell)."""
+        if self._streamed is None:
+            self._streamed = self.layout.format == "xlsx" and xlsx.readable(
+                str(self.path), self.layout.sheet
+            )
+        return self._streamed
 
     def _csv_rows(self) -> Iterator[tuple[int, list[Any]]]:
         layout = self.layout
@@ -268,30 +289,18 @@ class Source:
         return self._sheet
 
     def _sheet_rows(self) -> Iterator[tuple[int, list[Any]]]:
-        if self.layout.format == "xlsx":
-            try:
-                yield from self._xlsx_rows()
-                return
-            except xlsx.Unsupported:
-                pass  # not laid out as this reader expects: calamine reads it
         sheet = self.sheet()
         first_row = (sheet.start or (0, 0))[0] + 1
         for index, cells in enumerate(sheet.iter_rows()):
             if any(cell != "" and cell is not None for cell in cells):
                 yield first_row + index, cells
 
-    def _xlsx_rows(self) -> Iterator[tuple[int, list[Any]]]:
-        """A worksheet streamed (memory stays flat however long it is); ``Unsupported``
-        before the first row when calamine must read it instead."""
-        rows = xlsx.iter_rows(str(self.path), self.layout.sheet)
+    def _xlsx_rows(self, only: Container[int] | None) -> Iterator[tuple[int, list[Any]]]:
+        """A worksheet streamed: memory stays flat however long it is."""
+        rows = xlsx.iter_rows(str(self.path), self.layout.sheet, only=only)
         while True:
-            try:
+            with _damaged_as_problem():
                 found = next(rows, None)
-            except xlsx.Unsupported:
-                raise
-            except (zipfile.BadZipFile, EOFError, OSError, ValueError, IndexError):
-                # zlib and zipfile errors (cut short), or a cell no spreadsheet writes
-                raise _truncated() from None
             if found is None:
                 return
             number, cells = found
@@ -300,6 +309,16 @@ class Source:
 
     def close(self) -> None:
         self._sheet = None
+
+
+@contextmanager
+def _damaged_as_problem() -> Iterator[None]:
+    try:
+        yield
+    except (xlsx.Unsupported, zipfile.BadZipFile, EOFError, OSError, ValueError, IndexError):
+        # zlib and zipfile errors (cut short), a cell no spreadsheet writes, a sheet that
+        # said it was laid out one way and is not
+        raise _truncated() from None
 
 
 def open_source(path: str | Path, layout: Layout) -> Source:

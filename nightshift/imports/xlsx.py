@@ -20,19 +20,29 @@ import html
 import posixpath
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-__all__ = ["Unsupported", "iter_rows"]
+__all__ = ["Unsupported", "count_rows", "iter_rows", "readable"]
 
 CHUNK = 1 << 20  # characters of the worksheet decoded at a time
 
 _ROW = re.compile(r"<row\b([^>]*?)(?:/>|>(.*?)</row>)", re.S)
+# A cell as spreadsheet programs write it — attributes r, s, t in the schema's order, a value
+# or an inline string — matched whole: column letters, row, style, type, value, inline text.
+_FAST_CELL = re.compile(
+    r'<c r="([A-Z]+)(\d+)"(?: s="(\d+)")?(?: t="(\w+)")?[^>/]*'
+    r"(?:/>|>(?:<f\b[^>]*?(?:/>|>[^<]*</f>))?"
+    r"(?:<v>([^<]*)</v>|<is><t>([^<]*)</t></is>|<is>(.*?)</is>)?</c>)",
+    re.S,
+)
 _CELL = re.compile(r"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
 _TEXT = re.compile(r"<t\b[^>]*?(?:/>|>(.*?)</t>)", re.S)
 _VALUE = re.compile(r"<v\b[^>]*>(.*?)</v>", re.S)
+_ROW_START = re.compile(r'<row\b[^>]*?\br="(\d+)"[^>]*?(/?)>')
+_EMPTY_ROW = re.compile(r"<row\b[^>]*?(?:/>|>(?:<c\b[^>]*?/>)*</row>)")
 _PHONETIC = re.compile(r"<rPh\b.*?</rPh>", re.S)
 _ATTRIBUTE = re.compile(r'\b(r|t|s)="([^"]*)"')
 _DIMENSION = re.compile(r'<dimension\b[^>]*\bref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
@@ -54,13 +64,59 @@ class Unsupported(Exception):
     """The workbook is laid out in a way this reader leaves to calamine."""
 
 
-def iter_rows(path: str, sheet: str) -> Iterator[tuple[int, list[Any]]]:
-    """``(row number, cells)`` of every row of ``sheet`` that has one, in order."""
+def iter_rows(
+    path: str, sheet: str, *, only: Container[int] | None = None
+) -> Iterator[tuple[int, list[Any]]]:
+    """``(row number, cells)`` of every row of ``sheet`` that has one, in order; with
+    ``only``, of those rows only (the others are skipped without reading their cells)."""
     with zipfile.ZipFile(path) as archive:
         member, kinds, base = _workbook(archive, sheet)
         strings = _shared_strings(archive)
         with archive.open(member) as stream:
-            yield from _rows(_chunks(stream), strings, kinds, base)
+            yield from _rows(_chunks(stream), strings, kinds, base, only)
+
+
+def readable(path: str, sheet: str) -> bool:
+    """Whether this reader reads ``sheet``: its workbook and the head of the worksheet are
+    laid out as it expects (a ``<dimension>`` range, unprefixed element names)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            member, _kinds, _base = _workbook(archive, sheet)
+            with archive.open(member) as stream:
+                head = stream.read(64 * 1024).decode("utf-8", errors="replace")
+        _dimension(head)
+    except (Unsupported, zipfile.BadZipFile, OSError, EOFError):
+        return False
+    return True
+
+
+def count_rows(path: str, sheet: str) -> int:
+    """The rows of ``sheet`` that hold a value, counted without reading their cells (a row
+    whose cells are all empty elements does not count). The whole worksheet is inflated, so a
+    worksheet cut short fails here."""
+    with zipfile.ZipFile(path) as archive:
+        member, _kinds, _base = _workbook(archive, sheet)
+        total = 0
+        buffer = ""
+        with archive.open(member) as stream:
+            for chunk in _chunks(stream):
+                buffer += chunk
+                end = buffer.rfind("</row>")
+                if end < 0:
+                    continue
+                end += len("</row>")
+                part = buffer[:end]
+                total += part.count("<row") - len(_EMPTY_ROW.findall(part))
+                buffer = buffer[end:]
+        _check_end(buffer)
+        # Self-closing rows after the last row with cells.
+        return total + buffer.count("<row") - len(_EMPTY_ROW.findall(buffer))
+
+
+def _check_end(tail: str) -> None:
+    """A worksheet cut short inside a well-formed archive: its rows never close."""
+    if "</sheetData>" not in tail and "<sheetData/>" not in tail:
+        raise ValueError("the worksheet ends before its rows do")
 
 
 def _read(archive: zipfile.ZipFile, name: str) -> str | None:
@@ -192,11 +248,14 @@ def _column(letters: str) -> int:
 
 
 def _rows(
-    chunks: Iterator[str], strings: list[str], kinds: dict[int, str], base: datetime.datetime
+    chunks: Iterator[str],
+    strings: list[str],
+    kinds: dict[int, str],
+    base: datetime.datetime,
+    only: Container[int] | None,
 ) -> Iterator[tuple[int, list[Any]]]:
     buffer = ""
     sheet = None
-    number = 0
     for chunk in chunks:
         buffer += chunk
         if sheet is None:
@@ -207,15 +266,92 @@ def _rows(
         if end < 0:
             continue
         end += len("</row>")
-        for found in _ROW.finditer(buffer, 0, end):
-            attributes, body = found.groups()
-            row = re.search(r'\br="(\d+)"', attributes)
-            number = int(row.group(1)) if row else number + 1
-            if body:
-                yield number, _cells(body, sheet)
+        part = buffer[:end]
+        if only is not None:  # a few rows wanted: the others are not even split into cells
+            yield from _chosen_rows(part, sheet, only)
+            buffer = buffer[end:]
+            continue
+        cells = _FAST_CELL.findall(part)
+        if len(cells) == part.count("<c ") + part.count("<c>"):
+            yield from _fast_rows(cells, sheet)
+        else:  # a cell written some other way: each row parsed on its own
+            yield from _slow_rows(part, sheet)
         buffer = buffer[end:]
     if sheet is None:
         raise Unsupported
+    _check_end(buffer)
+
+
+def _fast_rows(cells: list[tuple[str, ...]], sheet: _Sheet) -> Iterator[tuple[int, list[Any]]]:
+    strings, kinds, base, first, width = (
+        sheet.strings,
+        sheet.kinds,
+        sheet.base,
+        sheet.first,
+        sheet.width,
+    )
+    row: list[Any] = []
+    current = ""
+    for letters, number, style, kind, raw, plain, inline in cells:
+        if number != current:
+            if current:
+                yield int(current), row
+            current, row = number, [""] * width
+        if kind == "s":
+            value: Any = strings[int(raw)]
+        elif kind == "inlineStr":
+            value = _text(inline) if inline else _unescape(plain)
+        elif not raw:
+            continue
+        elif not kind or kind == "n":
+            value = float(raw)
+            if style and (date_kind := kinds.get(int(style))):
+                value = _moment(value, date_kind, base)
+        else:
+            value = _typed(kind, raw)
+        index = _column(letters) - first
+        if 0 <= index < width:
+            row[index] = value
+        elif index >= width:
+            row.extend([""] * (index - len(row) + 1))
+            row[index] = value
+    if current:
+        yield int(current), row
+
+
+def _chosen_rows(part: str, sheet: _Sheet, only: Container[int]) -> Iterator[tuple[int, list[Any]]]:
+    starts = _ROW_START.findall(part)
+    if len(starts) != part.count("<row"):  # a row without its number: counted one by one
+        yield from _slow_rows(part, sheet, only)
+        return
+    position = 0
+    for number, closed in starts:
+        position = part.find("<row", position) + 4
+        if not closed and int(number) in only:
+            begin = part.find(">", position) + 1
+            yield int(number), _cells(part[begin : part.find("</row>", begin)], sheet)
+
+
+def _slow_rows(
+    part: str, sheet: _Sheet, only: Container[int] | None = None
+) -> Iterator[tuple[int, list[Any]]]:
+    number = 0
+    for found in _ROW.finditer(part):
+        attributes, body = found.groups()
+        row = re.search(r'\br="(\d+)"', attributes)
+        number = int(row.group(1)) if row else number + 1
+        if body and (only is None or number in only):
+            yield number, _cells(body, sheet)
+
+
+def _typed(kind: str, raw: str) -> Any:
+    if kind in ("str", "e"):
+        return _unescape(raw)
+    if kind == "b":
+        return raw == "1"
+    if kind == "d":
+        return datetime.datetime.fromisoformat(raw)
+    raise ValueError(kind)
 
 
 def _dimension(head: str) -> tuple[int, int]:
@@ -272,17 +408,13 @@ def _cells(body: str, sheet: _Sheet) -> list[Any]:  # noqa: PLR0912 — a branch
             raw = found.group(1)
             if kind == "s":
                 value = strings[int(raw)]
-            elif kind in ("str", "e"):
-                value = _unescape(raw)
-            elif kind == "b":
-                value = raw == "1"
-            elif kind == "d":
-                value = datetime.datetime.fromisoformat(raw)
-            else:
+            elif not kind or kind == "n":
                 value = float(raw)
                 date_kind = kinds.get(int(style)) if style else None
                 if date_kind:
                     value = _moment(value, date_kind, base)
+            else:
+                value = _typed(kind, raw)
         index = position - first
         if 0 <= index < width:
             cells[index] = value

@@ -211,7 +211,11 @@ def test_an_xlsx_sheet_is_streamed_with_the_values_calamine_reads(tmp_path, date
     path = tmp_path / "rich.xlsx"
     _rich_workbook(path, date_1904=date_1904)
     layout = inspect(path, sheet="Contacts & Co")
-    streamed = list(Source(path, layout).rows())
+    source = Source(path, layout)
+    assert source.streamed()
+    streamed = list(source.rows())
+    assert source.count() == len(streamed) == 41
+    assert list(source.rows(only={4, 15, 99})) == [streamed[1], streamed[11]]
     # Read by the streaming reader itself, not handed to calamine:
     assert streamed == [row for row in xlsx.iter_rows(str(path), layout.sheet) if any(row[1])]
     with CalamineWorkbook.from_path(str(path)) as workbook:
@@ -233,22 +237,29 @@ def test_an_xlsx_sheet_is_streamed_with_the_values_calamine_reads(tmp_path, date
     ]
 
 
-def test_a_worksheet_without_its_dimension_is_still_read(tmp_path):
+@pytest.mark.parametrize(
+    ("pattern", "replacement"),
+    [
+        (rb"<dimension [^>]*/>", b""),  # no dimension: calamine reads the sheet
+        (rb'<c r="[A-Z]+\d+"', b"<c"),  # cells without their reference: read one by one
+    ],
+)
+def test_worksheets_written_otherwise_are_still_read(tmp_path, pattern, replacement):
     import zipfile
 
     source = tmp_path / "rich.xlsx"
     _rich_workbook(source)
-    path = tmp_path / "bare.xlsx"
+    path = tmp_path / "other.xlsx"
     with zipfile.ZipFile(source) as old, zipfile.ZipFile(path, "w") as new:
         for item in old.infolist():
             data = old.read(item.filename)
             if item.filename.startswith("xl/worksheets/"):
-                data = re.sub(rb"<dimension [^>]*/>", b"", data)
+                data = re.sub(pattern, replacement, data)
             new.writestr(item, data)
     layout = inspect(path, sheet="Contacts & Co")
     rows = [cells for _n, cells in Source(path, layout).rows()]
     assert len(rows) == 41
-    assert rows[1][:2] == ["00000", "Zoë <& “Niterói”> 0"]
+    assert rows[1][:3] == ["00000", "Zoë <& “Niterói”> 0", datetime.date(1980, 1, 1)]
 
 
 def test_a_worksheet_damaged_inside_is_reported_as_damaged(tmp_path):
@@ -266,3 +277,20 @@ def test_a_worksheet_damaged_inside_is_reported_as_damaged(tmp_path):
     layout = inspect(path, sheet="Contacts & Co")
     with pytest.raises(FileProblem, match="damaged or incomplete"):
         list(Source(path, layout).rows())
+
+
+def test_a_streamed_worksheet_cut_short_fails_when_counted(tmp_path):
+    import zipfile
+
+    source = tmp_path / "rich.xlsx"
+    _rich_workbook(source)
+    path = tmp_path / "short.xlsx"
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(path, "w") as new:
+        for item in old.infolist():
+            data = old.read(item.filename)
+            if item.filename == "xl/worksheets/sheet2.xml":
+                data = data[: len(data) // 2]  # the XML stops halfway through the rows
+            new.writestr(item, data)
+    layout = inspect(path, sheet="Contacts & Co")
+    with pytest.raises(FileProblem, match="damaged or incomplete"):
+        Source(path, layout).count()
