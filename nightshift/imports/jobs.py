@@ -18,7 +18,7 @@ from typing import Any
 from django.core.files import File
 from django.utils.translation import gettext as _
 
-from nightshift.imports.loading import Checked, Loader, Options, RowResult
+from nightshift.imports.loading import Loader, Options, Prepared, RowResult
 from nightshift.imports.mapping import column_names, resolve_mapping, suggest_mapping
 from nightshift.imports.reading import FileProblem, Layout, Source, inspect
 from nightshift.imports.registry import Importer
@@ -108,15 +108,17 @@ class FileJob:
             break
         yield from rows
 
-    def checked_rows(self, after: int, limit: int) -> tuple[list[tuple[int, list[Any]]], Checked]:
-        """The next ``limit`` rows above ``after`` and what ``Loader.check`` says of them."""
+    def prepared_rows(
+        self, after: int, limit: int, *, look_up: bool = False
+    ) -> tuple[list[tuple[int, list[Any]]], Prepared]:
+        """The next ``limit`` rows above ``after`` and what ``Loader.prepare`` makes of them."""
         rows = self.next_rows(after, limit)
-        return rows, self.loader.check(rows)
+        return rows, self.loader.prepare(rows, look_up=look_up)
 
     def load(
-        self, rows: list[tuple[int, list[Any]]], checked: Checked | None = None
+        self, rows: list[tuple[int, list[Any]]], prepared: Prepared | None = None
     ) -> list[RowResult]:
-        return self.loader.load(rows, checked)
+        return self.loader.load(rows, prepared)
 
 
 def error_file_name(upload_name: str, fmt: str) -> str:

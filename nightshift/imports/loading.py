@@ -72,9 +72,15 @@ class RowResult:
     message: str = ""
 
 
-# What ``Loader.check`` says of a batch: the rows that pass (row number, values, code) and the
-# rows rejected.
-type Checked = tuple[list[tuple[int, dict[str, Any], Any]], list[RowResult]]
+@dataclass(slots=True)
+class Prepared:
+    """A batch as far as it goes before its transaction: checked (the rows that pass, with
+    their values and code, and the rows rejected) and, when ``planned`` is set, with its
+    references and existing records looked up too, ready to write."""
+
+    good: list[tuple[int, dict[str, Any], Any]]
+    rejected: list[RowResult]
+    planned: list[tuple[int, dict[str, Any], bool]] | None = None
 
 
 class Loader:
@@ -111,6 +117,10 @@ class Loader:
             f for f in importer.bound_fields.values() if f.required and f.name in self.given
         ]
         self.references = [fields[name] for name in self.given if fields[name].reference]
+        # Whether a batch may create records it refers to (classifications, warehouses …).
+        self.creates = options.create_missing and any(
+            f.reference.creatable for f in self.references
+        )
         # A blank cell of a field that cannot be empty in the database takes the field's
         # default (kind, status, currency …; "" for text).
         self.blank_defaults = {
@@ -207,11 +217,23 @@ class Loader:
             for position in missing:
                 errors.setdefault(position, []).append(message)
 
-    def check(self, rows: Sequence[tuple[int, Sequence[Any]]]) -> Checked:
-        """The rows converted and checked on their own — no database involved, so this may run
-        ahead of the batch being written, in another thread: the rows that pass with their
-        values and code, and the rows rejected with the reason. Codes are remembered as seen,
-        so the rows must be checked in the file's order."""
+    def prepare(self, rows: Sequence[tuple[int, Sequence[Any]]], *, look_up: bool) -> Prepared:
+        """What can be done of a batch before its transaction, so that it may run ahead of the
+        batch being written, in another thread (with a connection of its own): the rows
+        converted and checked and, with ``look_up`` — unless the import creates missing
+        records, which only the batch's transaction may do — references and existing records
+        looked up. Codes are remembered as seen: batches are prepared in the file's order."""
+        prepared = Prepared(*self._check(rows))
+        if look_up and not self.creates:
+            prepared.planned, prepared.rejected, _created = self._settle(
+                prepared.good, prepared.rejected, write=False
+            )
+        return prepared
+
+    def _check(
+        self, rows: Sequence[tuple[int, Sequence[Any]]]
+    ) -> tuple[list[tuple[int, dict[str, Any], Any]], list[RowResult]]:
+        """The rows that pass on their own, with their values and code; the rows rejected."""
         good: list[tuple[int, dict[str, Any], Any]] = []
         rejected: list[RowResult] = []
         if self.width:
@@ -371,9 +393,22 @@ class Loader:
     # -- the batch ------------------------------------------------------------------------
 
     def _plan(
-        self, rows: Sequence[tuple[int, Sequence[Any]]], *, write: bool, checked: Checked | None
+        self,
+        rows: Sequence[tuple[int, Sequence[Any]]],
+        *,
+        write: bool,
+        prepared: Prepared | None,
     ) -> tuple[list[tuple[int, dict[str, Any], bool]], list[RowResult], dict[str, set[str]]]:
-        good, rejected = checked if checked is not None else self.check(rows)
+        if prepared is None:
+            prepared = Prepared(*self._check(rows))
+        if prepared.planned is not None:
+            return prepared.planned, prepared.rejected, {}
+        return self._settle(prepared.good, prepared.rejected, write=write)
+
+    def _settle(
+        self, good: list[tuple[int, dict[str, Any], Any]], rejected: list[RowResult], *, write: bool
+    ) -> tuple[list[tuple[int, dict[str, Any], bool]], list[RowResult], dict[str, set[str]]]:
+        """References resolved, existing records found, each row's own rules applied."""
         rejected = list(rejected)
         good, missing, created = self._resolve(good, write=write)
         rejected.extend(missing)
@@ -414,7 +449,7 @@ class Loader:
 
     def preview(self, rows: Sequence[tuple[int, Sequence[Any]]]) -> list[RowResult]:
         """What ``load`` would do with ``rows``, writing nothing."""
-        planned, rejected, _created = self._plan(rows, write=False, checked=None)
+        planned, rejected, _created = self._plan(rows, write=False, prepared=None)
         results = rejected
         for row, _values, exists in planned:
             notes = "; ".join(self._notes.pop(row, []))
@@ -423,11 +458,11 @@ class Loader:
         return sorted(results, key=lambda result: result.row)
 
     def load(
-        self, rows: Sequence[tuple[int, Sequence[Any]]], checked: Checked | None = None
+        self, rows: Sequence[tuple[int, Sequence[Any]]], prepared: Prepared | None = None
     ) -> list[RowResult]:
-        """Write ``rows`` (one batch) and say what happened to each; ``checked`` is what
-        ``check`` said of them, when it ran ahead."""
-        planned, rejected, _created = self._plan(rows, write=True, checked=checked)
+        """Write ``rows`` (one batch) and say what happened to each; ``prepared`` is what
+        ``prepare`` made of them, when it ran ahead."""
+        planned, rejected, _created = self._plan(rows, write=True, prepared=prepared)
         results = rejected + self._writer.write(planned)
         return sorted(results, key=lambda result: result.row)
 

@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from nightshift.core.audit import acting_as
 from nightshift.imports.jobs import FileJob, error_file_name, save_error_file
-from nightshift.imports.loading import CREATE, REJECT, UPDATE, Checked, Options, convert_fixed
+from nightshift.imports.loading import CREATE, REJECT, UPDATE, Options, Prepared, convert_fixed
 from nightshift.imports.mapping import MappingProblem, check_mapping
 from nightshift.imports.models import DataImport, ImportFile, ImportState
 from nightshift.imports.reading import FileProblem
@@ -251,7 +251,7 @@ class ImportData(_ImportProcess):
     def __init__(self) -> None:
         self._job: FileJob | None = None
         self._batch: list[tuple[int, list[Any]]] = []
-        self._checked: Checked | None = None
+        self._prepared: Prepared | None = None
         self._ahead: _ReadAhead | None = None
         self._actor = None
 
@@ -298,7 +298,7 @@ class ImportData(_ImportProcess):
         try:
             ahead, self._ahead = self._ahead, None
             found = ahead.result(after, limit) if ahead else None
-            self._batch, self._checked = found or job.checked_rows(after, limit)
+            self._batch, self._prepared = found or job.prepared_rows(after, limit)
         except FileProblem as exc:
             raise ProcessFailed(str(exc)) from None
         return [row for row, _cells in self._batch]
@@ -320,15 +320,22 @@ class ImportData(_ImportProcess):
         run_number: int | None,
     ) -> list[Outcome]:
         job = self.job(params)
-        rows, checked = self._batch, self._checked
+        rows, prepared = self._batch, self._prepared
         if [row for row, _cells in rows] != ids:  # not the batch next_keys gave
             cells_of = dict(rows)
-            rows, checked = [(row, cells_of[row]) for row in ids], None
+            rows, prepared = [(row, cells_of[row]) for row in ids], None
         elif connection.vendor == "postgresql":
-            # The next batch is read and checked while the database writes this one.
-            self._ahead = _ReadAhead(job, after=ids[-1], limit=len(ids))
+            # The next batch is read, checked and looked up while the database writes this one;
+            # looked up only when the batch's transaction is the outermost, so that another
+            # connection sees all that the import may refer to.
+            self._ahead = _ReadAhead(
+                job,
+                after=ids[-1],
+                limit=len(ids),
+                look_up=len(connection.atomic_blocks) == 1,
+            )
         with acting_as(self._requester(run_number)):
-            results = job.load(rows, checked)
+            results = job.load(rows, prepared)
         counts = {CREATE: 0, UPDATE: 0, REJECT: 0}
         for result in results:
             counts[result.action] += 1
@@ -375,28 +382,32 @@ class ImportData(_ImportProcess):
 
 
 class _ReadAhead:
-    """The next batch of a file read and checked in a thread of its own while the database
-    writes the current one (on PostgreSQL the worker waits for the server most of a batch's
-    time; on SQLite the writing is the worker's own work, so there is nothing to overlap).
-    Checking involves no database: it converts cells and remembers codes."""
+    """The next batch of a file read, checked and looked up (references, existing codes) in a
+    thread of its own while the database writes the current one: on PostgreSQL the worker
+    waits for the server most of a batch's time. (On SQLite the writing is the worker's own
+    work, so there is nothing to overlap.) The thread reads with a connection of its own, which
+    sees what is committed: a code the batch in flight writes is not there yet, but a row
+    repeating it is already reported as a repeat by the check."""
 
-    def __init__(self, job: FileJob, *, after: int, limit: int) -> None:
+    def __init__(self, job: FileJob, *, after: int, limit: int, look_up: bool) -> None:
         self.after, self.limit = after, limit
-        self._result: tuple[list, Checked] | None = None
+        self._result: tuple[list, Prepared] | None = None
         self._error: BaseException | None = None
         language = translation.get_language()
 
         def read() -> None:
             try:
                 with translation.override(language):
-                    self._result = job.checked_rows(after, limit)
+                    self._result = job.prepared_rows(after, limit, look_up=look_up)
             except BaseException as exc:  # handed over to the engine's thread
                 self._error = exc
+            finally:
+                connection.close()  # this thread's own
 
         self._thread = threading.Thread(target=read, name="import-read-ahead", daemon=True)
         self._thread.start()
 
-    def result(self, after: int, limit: int) -> tuple[list, Checked] | None:
+    def result(self, after: int, limit: int) -> tuple[list, Prepared] | None:
         """The rows read ahead if they are the ones asked for, else ``None`` (the file is
         then read again from where the engine asks; the job notices and starts over)."""
         self._thread.join()
