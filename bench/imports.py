@@ -134,7 +134,11 @@ def _reset_contacts() -> None:
 
     table = connection.ops.quote_name(Contact._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {table}")  # noqa: S608 — the model's table name
+        if connection.vendor == "postgresql":
+            # A million rows' DELETE checks every referring table per row: minutes.
+            cursor.execute(f"TRUNCATE {table} CASCADE")
+        else:
+            cursor.execute(f"DELETE FROM {table}")  # noqa: S608 — the model's table name
 
 
 def measure_import(path: Path, user) -> dict:

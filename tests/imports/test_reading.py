@@ -237,6 +237,22 @@ def test_an_xlsx_sheet_is_streamed_with_the_values_calamine_reads(tmp_path, date
     ]
 
 
+def _rich_workbook_changed(tmp_path, change) -> Source:
+    """The rich workbook with its contacts worksheet's XML passed through ``change``."""
+    import zipfile
+
+    source = tmp_path / "rich.xlsx"
+    _rich_workbook(source)
+    path = tmp_path / "changed.xlsx"
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(path, "w") as new:
+        for item in old.infolist():
+            data = old.read(item.filename)
+            new.writestr(
+                item, change(data) if item.filename == "xl/worksheets/sheet2.xml" else data
+            )
+    return Source(path, inspect(path, sheet="Contacts & Co"))
+
+
 @pytest.mark.parametrize(
     ("pattern", "replacement"),
     [
@@ -245,52 +261,22 @@ def test_an_xlsx_sheet_is_streamed_with_the_values_calamine_reads(tmp_path, date
     ],
 )
 def test_worksheets_written_otherwise_are_still_read(tmp_path, pattern, replacement):
-    import zipfile
-
-    source = tmp_path / "rich.xlsx"
-    _rich_workbook(source)
-    path = tmp_path / "other.xlsx"
-    with zipfile.ZipFile(source) as old, zipfile.ZipFile(path, "w") as new:
-        for item in old.infolist():
-            data = old.read(item.filename)
-            if item.filename.startswith("xl/worksheets/"):
-                data = re.sub(pattern, replacement, data)
-            new.writestr(item, data)
-    layout = inspect(path, sheet="Contacts & Co")
-    rows = [cells for _n, cells in Source(path, layout).rows()]
+    source = _rich_workbook_changed(tmp_path, lambda xml: re.sub(pattern, replacement, xml))
+    rows = [cells for _n, cells in source.rows()]
     assert len(rows) == 41
     assert rows[1][:3] == ["00000", "Zoë <& “Niterói”> 0", datetime.date(1980, 1, 1)]
 
 
 def test_a_worksheet_damaged_inside_is_reported_as_damaged(tmp_path):
-    import zipfile
-
-    source = tmp_path / "rich.xlsx"
-    _rich_workbook(source)
-    path = tmp_path / "broken.xlsx"
-    with zipfile.ZipFile(source) as old, zipfile.ZipFile(path, "w") as new:
-        for item in old.infolist():
-            data = old.read(item.filename)
-            if item.filename == "xl/worksheets/sheet2.xml":
-                data = data.replace(b"<v>1234.5</v>", b"<v>12x4.5</v>")
-            new.writestr(item, data)
-    layout = inspect(path, sheet="Contacts & Co")
+    source = _rich_workbook_changed(
+        tmp_path, lambda xml: xml.replace(b"<v>1234.5</v>", b"<v>12x4.5</v>")
+    )
     with pytest.raises(FileProblem, match="damaged or incomplete"):
-        list(Source(path, layout).rows())
+        list(source.rows())
 
 
 def test_a_streamed_worksheet_cut_short_fails_when_counted(tmp_path):
-    import zipfile
-
-    source = tmp_path / "rich.xlsx"
-    _rich_workbook(source)
-    path = tmp_path / "short.xlsx"
-    with zipfile.ZipFile(source) as old, zipfile.ZipFile(path, "w") as new:
-        for item in old.infolist():
-            data = old.read(item.filename)
-            if item.filename == "xl/worksheets/sheet2.xml":
-                data = data[: len(data) // 2]  # the XML stops halfway through the rows
-            new.writestr(item, data)
-    layout = inspect(path, sheet="Contacts & Co")
+    # The XML stops halfway through the rows, inside an archive that is whole.
+    source = _rich_workbook_changed(tmp_path, lambda xml: xml[: len(xml) // 2])
     with pytest.raises(FileProblem, match="damaged or incomplete"):
-        Source(path, layout).count()
+        source.count()
