@@ -61,7 +61,8 @@ def compress(data: bytes) -> bytes:
 
 
 def decompress(data: bytes | memoryview) -> bytes:
-    return zstandard.ZstdDecompressor().decompress(bytes(data))
+    # A streamed frame (PostgreSQL's COPY) does not state its size up front; this reads both.
+    return zstandard.ZstdDecompressor().decompressobj().decompress(bytes(data))
 
 
 # ----------------------------------------------------------------------------- CSV
