@@ -49,6 +49,7 @@ __all__ = [
     "render_xlsx_rows",
     "workbook_ends",
     "write_workbook",
+    "zstd_compressor",
 ]
 
 CSV_BOM = "\ufeff"  # Excel reads a UTF-8 CSV as UTF-8 only when it starts with this mark
@@ -69,6 +70,12 @@ DATE_STYLE, DATETIME_STYLE = 1, 2
 
 def compress(data: bytes) -> bytes:
     return zstandard.ZstdCompressor(level=ZSTD_LEVEL).compress(data)
+
+
+def zstd_compressor():
+    """A streaming zstd compression object (``compress(data)``, then ``flush()``): one frame
+    made of many pieces, which ``decompress`` reads back."""
+    return zstandard.ZstdCompressor(level=ZSTD_LEVEL).compressobj()
 
 
 def decompress(data: bytes | memoryview) -> bytes:

@@ -18,16 +18,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import psycopg
-import zstandard
 from django.db import connection
 
 from nightshift.exports.base import Kind
 from nightshift.exports.files import (
     DATE_STYLE,
     DATETIME_STYLE,
-    ZSTD_LEVEL,
     Packed,
     SheetSegment,
+    zstd_compressor,
 )
 
 __all__ = ["copy_rows", "insert_chunk", "rows_in_postgresql"]
@@ -153,9 +152,7 @@ def copy_rows(
         f"ELSE '{KEYS_DIFFER}' END{blanks} FROM ({keys_sql} ORDER BY 1) AS k (id))) "
         f"TO STDOUT ({options})"
     )
-    compressor = (
-        SheetSegment() if xlsx else zstandard.ZstdCompressor(level=ZSTD_LEVEL).compressobj()
-    )
+    compressor = SheetSegment() if xlsx else zstd_compressor()
     frames: list[bytes] = []
     pending: list = []
     buffered = size = rows = 0

@@ -31,6 +31,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from nightshift.exports.base import Kind
 from nightshift.exports.files import (
+    Packed,
+    SheetSegment,
     compress,
     csv_header,
     decompress,
@@ -41,6 +43,7 @@ from nightshift.exports.files import (
     workbook_ends,
     write_atomically,
     write_workbook,
+    zstd_compressor,
 )
 from nightshift.exports.models import ChunkKind, ExportChunk, ExportFile, FileType
 from nightshift.exports.postgres import copy_rows, insert_chunk, rows_in_postgresql
@@ -63,6 +66,7 @@ __all__ = [
 ]
 
 EXPORT_PROCESS = "export"
+FETCH_ROWS = 5_000  # rows rendered at a time where Python renders them (SQLite)
 TAIL_SEQ = 2**63 - 1  # the last chunk of a workbook (chunks are ordered by seq, keys below)
 
 
@@ -244,39 +248,28 @@ class ExportProcess(Process):
         zone = timezone.get_current_timezone_name() if xlsx else ""
         kinds = [column.kind for column in columns]
         names = [f"xcell{i}" for i in range(len(columns))]
+        copy = connection.vendor == "postgresql" and ids is not None
+        # COPY writes a number or a date as its cast to text would (the date style is ISO):
+        # without the cast the server skips a text copy of every such cell of a CSV.
+        typed = (Kind.NUMBER, Kind.DATE) if copy and not xlsx else ()
         cells = batch.annotate(
             xkey=F("pk"),
-            **{name: column.cell(zone) for name, column in zip(names, columns, strict=True)},
+            **{
+                name: column.expression if column.kind in typed else column.cell(zone)
+                for name, column in zip(names, columns, strict=True)
+            },
         ).values_list("xkey", *names)
+        if copy:
+            return copy_rows(cells, batch.values_list("pk"), names, kinds, ids, xlsx=xlsx)
         if connection.vendor == "postgresql":
-            if ids is not None:
-                if not xlsx:
-                    # COPY writes a number or a date as its cast to text would (the date style
-                    # is ISO): without the cast the server skips a text copy of every cell.
-                    typed = {
-                        name: column.expression
-                        for name, column in zip(names, columns, strict=True)
-                        if column.kind in (Kind.NUMBER, Kind.DATE)
-                    }
-                    cells = batch.annotate(
-                        xkey=F("pk"),
-                        **{
-                            name: typed.get(name) or column.cell(zone)
-                            for name, column in zip(names, columns, strict=True)
-                        },
-                    ).values_list("xkey", *names)
-                return copy_rows(cells, batch.values_list("pk"), names, kinds, ids, xlsx=xlsx)
             found, payload = rows_in_postgresql(cells, names, kinds, xlsx=xlsx)
             return found, len(found), pack(payload, xlsx=xlsx)
-        rows = _fetch(cells)
-        found = {row[0] for row in rows}
-        lines = [row[1:] for row in rows]
-        payload = render_xlsx_rows(lines, kinds) if xlsx else render_csv(lines)
+        found, rows, packed = _render_in_python(cells, kinds, xlsx=xlsx)
         if ids is not None and len(found) == len(ids) and found.issuperset(ids):
             found = None
         elif ids is not None and not found <= set(ids):
             return None
-        return found, len(lines), pack(payload, xlsx=xlsx)
+        return found, rows, packed
 
     def complete(
         self, params: dict[str, Any], *, as_of: datetime.date, run_number: int | None
@@ -378,13 +371,26 @@ def _compiled(queryset) -> tuple[str, tuple]:
     return queryset.query.get_compiler(using=queryset.db).as_sql()
 
 
-def _fetch(queryset) -> list[tuple]:
-    """The rows of ``queryset`` through the raw cursor: tuples of cell texts, without Django
-    building anything per row."""
-    sql, params = _compiled(queryset)
+def _render_in_python(cells, kinds: list[str], *, xlsx: bool) -> tuple[set[int], int, Packed]:
+    """The keys of the records ``cells`` (a ``values_list`` of ``xkey`` and the cells) selects,
+    how many, and their rows rendered here and packed for their chunk. Rows come through the
+    raw cursor (tuples of cell texts, nothing built by Django per row) a block at a time, so
+    a batch holds one block of rows, whatever its size."""
+    compressor = SheetSegment() if xlsx else zstd_compressor()
+    found: set[int] = set()
+    frames, size = [], 0
+    sql, params = _compiled(cells)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchall()
+        while block := cursor.fetchmany(FETCH_ROWS):
+            found.update(row[0] for row in block)
+            lines = [row[1:] for row in block]
+            payload = render_xlsx_rows(lines, kinds) if xlsx else render_csv(lines)
+            size += len(payload)
+            frames.append(compressor.compress(payload))
+    frames.append(compressor.flush())
+    crc32 = compressor.crc32 if xlsx else None
+    return found, len(found), Packed(b"".join(frames), size, crc32)
 
 
 def store_chunk(
