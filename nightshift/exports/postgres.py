@@ -15,7 +15,9 @@ batch again by its keys with ``rows_in_postgresql``, which returns the keys with
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 from django.db import connection
@@ -32,6 +34,7 @@ from nightshift.exports.files import (
 __all__ = ["copy_rows", "insert_chunk", "rows_in_postgresql"]
 
 COPY_BUFFER = 1 << 20  # bytes handed to the compressor at a time: few calls, little memory
+PACK_QUEUE = 2  # blocks waiting for the compressor at most: memory stays a few megabytes
 KEYS_MATCH = "keys-match"  # the last COPY line when the rows are exactly the batch's keys
 KEYS_DIFFER = "keys-differ"
 
@@ -152,12 +155,10 @@ def copy_rows(
         f"ELSE '{KEYS_DIFFER}' END{blanks} FROM ({keys_sql} ORDER BY 1) AS k (id))) "
         f"TO STDOUT ({options})"
     )
-    compressor = SheetSegment() if xlsx else zstd_compressor()
-    frames: list[bytes] = []
     pending: list = []
-    buffered = size = rows = 0
+    buffered = rows = 0
     last = None
-    with connection.cursor() as cursor:
+    with _Packer(xlsx=xlsx) as packer, connection.cursor() as cursor:
         _settings(cursor)
         with cursor.cursor.copy(
             statement, (*params, ",".join(map(str, ids)), *keys_params)
@@ -167,24 +168,56 @@ def copy_rows(
                     pending.append(last)
                     buffered += len(last)
                     if buffered >= COPY_BUFFER:
-                        data = b"".join(pending)
-                        if xlsx:
-                            data = _xml_valid(data)
-                        frames.append(compressor.compress(data))
-                        size += len(data)
+                        packer.add(pending)
                         rows += len(pending)
                         pending.clear()
                         buffered = 0
                 last = line
-    if last is None or bytes(last).strip(b'",\n') != KEYS_MATCH.encode():
-        return None
-    data = b"".join(pending)
-    if xlsx:
-        data = _xml_valid(data)
-    frames.append(compressor.compress(data))
-    frames.append(compressor.flush())
-    crc32 = compressor.crc32 if xlsx else None
-    return None, rows + len(pending), Packed(b"".join(frames), size + len(data), crc32)
+        if last is None or bytes(last).strip(b'",\n') != KEYS_MATCH.encode():
+            return None
+        packer.add(pending)
+        return None, rows + len(pending), packer.close()
+
+
+class _Packer:
+    """Packs a batch's bytes for its chunk a block at a time in a helper thread, while this
+    one reads the next block from the socket. Compressing (zstd for CSV lines, deflate for
+    worksheet XML) costs about as much as the server spends rendering the rows, and zstd and
+    zlib let other threads run while they work: on two cores reading and packing overlap."""
+
+    def __init__(self, *, xlsx: bool) -> None:
+        self._xlsx = xlsx
+        self._compressor = SheetSegment() if xlsx else zstd_compressor()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-pack")
+        self._queued: deque = deque()
+        self._frames: list[bytes] = []
+        self._size = 0
+
+    def __enter__(self) -> _Packer:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _pack(self, data: bytes) -> bytes:  # in the helper thread, one block after another
+        if self._xlsx:
+            data = _xml_valid(data)
+        self._size += len(data)
+        return self._compressor.compress(data)
+
+    def add(self, lines: list) -> None:
+        """Queue ``lines`` (COPY's buffers) to be packed; waits while PACK_QUEUE blocks are."""
+        while len(self._queued) >= PACK_QUEUE:
+            self._frames.append(self._queued.popleft().result())
+        self._queued.append(self._pool.submit(self._pack, b"".join(lines)))
+
+    def close(self) -> Packed:
+        """Everything queued, packed: one zstd frame or one worksheet segment."""
+        while self._queued:
+            self._frames.append(self._queued.popleft().result())
+        self._frames.append(self._compressor.flush())
+        crc32 = self._compressor.crc32 if self._xlsx else None
+        return Packed(b"".join(self._frames), self._size, crc32)
 
 
 def rows_in_postgresql(
