@@ -1,12 +1,15 @@
 """The export process: the records an exporter selects, written to a CSV or XLSX file.
 
 1. ``candidates`` is the exporter's filtered queryset; the engine numbers it by primary key.
-2. Each batch reads its rows in one query (every cell rendered by the database) and stores them
-   as one ``ExportChunk`` in the batch's transaction: a stop rolls the chunk back with the
-   batch, a resumed run writes the rows above its cursor, so each row lands exactly once.
-3. ``complete`` finishes the file (a CSV header chunk, or the workbook zipped from the row
-   chunks), records the ``ExportFile`` and, when the definition names an export directory,
-   writes the file there. It is idempotent: a second call after a crash finds the file done.
+2. Each batch reads its rows in one statement (every cell rendered by the database; on
+   PostgreSQL a COPY whose bytes go straight into the chunk, ``nightshift.exports.postgres``)
+   and stores them as one ``ExportChunk`` in the batch's transaction: a stop rolls the chunk
+   back with the batch, a resumed run writes the rows above its cursor, so each row lands
+   exactly once.
+3. ``complete`` finishes the file (a CSV header chunk, or a workbook's head and tail chunks
+   around its row segments), records the ``ExportFile`` and, when the definition names an
+   export directory, writes the file there. It is idempotent: a second call after a crash
+   finds the file done.
 
 With log level "errors only" the engine stores no run item per exported row; the run's
 ``succeeded`` count is the number of rows in the file.
