@@ -117,8 +117,8 @@ class AsCell(models.Func):
                 *params,
                 'YYYY-MM-DD"T"HH24:MI:SS"Z"',
             ]
-        if self.kind == Kind.DATE:
-            return f"to_char({sql}, %s)", [*params, "YYYY-MM-DD"]
+        # A date cast to text is YYYY-MM-DD under the ISO date style, which the export sets
+        # for its batches (nightshift.exports.postgres); the cast costs a fraction of to_char.
         return f"CAST({sql} AS text)", params
 
     def as_sql(self, compiler, connection, **extra):
@@ -127,26 +127,25 @@ class AsCell(models.Func):
 
 
 class Neutralised(models.Func):
-    """Text with a leading apostrophe when it starts with a formula trigger. The triggers are
-    SQL literals rather than parameters: this runs on every text cell of every row, and 29
-    columns would otherwise send hundreds of parameters with each batch's query."""
+    """Text with a leading apostrophe when it starts with a formula trigger. The test is the
+    code of the first character against FORMULA_TRIGGERS' codes, written as SQL literals: an
+    integer comparison where ``substr(…) IN ('=', …)`` builds a text per cell and compares
+    strings (on PostgreSQL that made neutralising a third of an export's query time), and no
+    parameters, which 29 columns would otherwise send by the hundred with each batch."""
 
     output_field = models.TextField()
-    # Each vendor's spelling of FORMULA_TRIGGERS; a vendor not here gets the portable form.
-    TRIGGERS: ClassVar[dict[str, str]] = {
-        "sqlite": "'=', '+', '-', '@', char(9), char(13)",
-        "postgresql": "'=', '+', '-', '@', chr(9), chr(13)",
-    }
+    # Each vendor's function for the code of the first character (0 or NULL for empty text).
+    FIRST_CODE: ClassVar[dict[str, str]] = {"sqlite": "unicode", "postgresql": "ascii"}
+    CODES = ", ".join(str(ord(trigger)) for trigger in FORMULA_TRIGGERS)
 
     def as_sql(self, compiler, connection, **extra):
-        triggers = self.TRIGGERS.get(connection.vendor)
-        if triggers is None:
+        function = self.FIRST_CODE.get(connection.vendor)
+        if function is None:
             return compiler.compile(_neutralised_portable(self.source_expressions[0]))
         sql, params = compiler.compile(self.source_expressions[0])
+        apostrophe = "chr(39)" if connection.vendor == "postgresql" else "char(39)"
         return (
-            f"CASE WHEN substr({sql}, 1, 1) IN ({triggers}) THEN chr(39) || {sql} ELSE {sql} END"
-            if connection.vendor == "postgresql"
-            else f"CASE WHEN substr({sql}, 1, 1) IN ({triggers}) THEN char(39) || {sql} "
+            f"CASE WHEN {function}({sql}) IN ({self.CODES}) THEN {apostrophe} || {sql} "
             f"ELSE {sql} END",
             [*params, *params, *params],
         )

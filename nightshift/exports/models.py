@@ -4,8 +4,8 @@ A batch of an export run writes its rows as one ``ExportChunk`` in the batch's o
 so a batch rolled back (a stop) or lost (a worker that died) leaves no rows behind, and a run
 resumed above its cursor writes each row exactly once. ``complete()`` then finishes the file:
 for CSV the chunks (after a header chunk) *are* the file; for XLSX they are the worksheet's
-rows, zipped into the workbook whose parts replace them. Files live in the database, so any
-web server can serve a file any worker wrote.
+compressed rows, which a head chunk and a tail chunk (the rest of the zip archive) make a
+workbook. Files live in the database, so any web server can serve a file any worker wrote.
 """
 
 from __future__ import annotations
@@ -30,8 +30,10 @@ class FileType(models.TextChoices):
 
 
 class ChunkKind(models.TextChoices):
-    ROWS = "rows", _("Rows")  # one batch's rows (CSV lines or worksheet XML), zstd-compressed
-    FILE = "file", _("File part")  # a slice of the finished workbook, stored as it is
+    # One batch's rows: CSV lines zstd-compressed, or worksheet XML as a deflate segment of the
+    # workbook (stored as the file holds it); also a CSV's header, a workbook's head and tail.
+    ROWS = "rows", _("Rows")
+    FILE = "file", _("File part")  # a slice of a workbook finished before segments, as it is
 
 
 class ExportChunk(models.Model):
@@ -42,6 +44,8 @@ class ExportChunk(models.Model):
     rows = models.PositiveIntegerField(default=0)
     size = models.PositiveBigIntegerField(default=0)  # bytes once decompressed
     data = models.BinaryField()
+    # The CRC-32 of a worksheet segment's XML, for the zip directory (empty for other chunks).
+    crc32 = models.PositiveBigIntegerField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("export chunk")
