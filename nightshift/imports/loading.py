@@ -177,8 +177,8 @@ class Loader:
         for f, index, convert in self.mapped:
             try:
                 cells = list(map(itemgetter(index), batch))
-            except IndexError:  # a short row (only rows already checked for width come here
-                cells = [row[index] if index < len(row) else None for row in batch]  # mostly)
+            except IndexError:  # a row shorter than the header (remembered on a resume)
+                cells = [row[index] if index < len(row) else None for row in batch]
             column, problems = convert(cells)
             if problems:
                 where = self.label(f.name)
