@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import datetime
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -116,9 +116,13 @@ class FileJob:
         return rows, self.loader.prepare(rows, look_up=look_up)
 
     def load(
-        self, rows: list[tuple[int, list[Any]]], prepared: Prepared | None = None
+        self,
+        rows: list[tuple[int, list[Any]]],
+        prepared: Prepared | None = None,
+        *,
+        sent: Callable[[], None] | None = None,
     ) -> list[RowResult]:
-        return self.loader.load(rows, prepared)
+        return self.loader.load(rows, prepared, sent=sent)
 
 
 def error_file_name(upload_name: str, fmt: str) -> str:

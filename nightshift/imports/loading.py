@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 from operator import itemgetter
@@ -81,6 +81,7 @@ class Prepared:
     good: list[tuple[int, dict[str, Any], Any]]
     rejected: list[RowResult]
     planned: list[tuple[int, dict[str, Any], bool]] | None = None
+    params: list[tuple] | None = None  # the planned rows as the table's columns
 
 
 class Loader:
@@ -228,6 +229,7 @@ class Loader:
             prepared.planned, prepared.rejected, _created = self._settle(
                 prepared.good, prepared.rejected, write=False
             )
+            prepared.params = self._writer.params(prepared.planned)
         return prepared
 
     def _check(
@@ -458,12 +460,22 @@ class Loader:
         return sorted(results, key=lambda result: result.row)
 
     def load(
-        self, rows: Sequence[tuple[int, Sequence[Any]]], prepared: Prepared | None = None
+        self,
+        rows: Sequence[tuple[int, Sequence[Any]]],
+        prepared: Prepared | None = None,
+        *,
+        sent: Callable[[], None] | None = None,
     ) -> list[RowResult]:
         """Write ``rows`` (one batch) and say what happened to each; ``prepared`` is what
-        ``prepare`` made of them, when it ran ahead."""
+        ``prepare`` made of them, when it ran ahead. ``sent`` is called once the rows are on
+        their way to the database, before waiting for it to have written them."""
         planned, rejected, _created = self._plan(rows, write=True, prepared=prepared)
-        results = rejected + self._writer.write(planned)
+        params = prepared.params if prepared is not None else None
+        self._writer.sent = sent
+        try:
+            results = rejected + self._writer.write(planned, params)
+        finally:
+            self._writer.notify_sent()
         return sorted(results, key=lambda result: result.row)
 
 
@@ -504,6 +516,7 @@ class _Writer:
 
     def __init__(self, loader: Loader) -> None:
         self.loader = loader
+        self.sent: Callable[[], None] | None = None
         model = loader.model
         meta = model._meta
         quote = connection.ops.quote_name
@@ -542,7 +555,7 @@ class _Writer:
                 defaults[name] = audit[key]
         return defaults
 
-    def _params(self, planned: list[tuple[int, dict[str, Any], bool]]) -> list[tuple]:
+    def params(self, planned: list[tuple[int, dict[str, Any], bool]]) -> list[tuple]:
         """One tuple of column values per row: the row's values, else the defaults. On
         SQLite, values are adapted here (the driver would call an adapter per value): the
         defaults once per batch, the row's values by their field's type."""
@@ -569,10 +582,14 @@ class _Writer:
             params.append(record_of(record))
         return params
 
-    def write(self, planned: list[tuple[int, dict[str, Any], bool]]) -> list[RowResult]:
+    def write(
+        self, planned: list[tuple[int, dict[str, Any], bool]], params: list[tuple] | None = None
+    ) -> list[RowResult]:
+        """Write the planned rows (``params``: their columns, when already made)."""
         if not planned:
             return []
-        params = self._params(planned)
+        if params is None:
+            params = self.params(planned)
         try:
             with transaction.atomic():
                 if connection.vendor == "postgresql":
@@ -605,6 +622,12 @@ class _Writer:
             write = copy.write_row
             for record in records:
                 write(record)
+            self.notify_sent()  # the server still writes what it got while we wait
+
+    def notify_sent(self) -> None:
+        sent, self.sent = self.sent, None
+        if sent is not None:
+            sent()
 
     def _upsert(self, records: list[tuple]) -> None:
         stage = connection.ops.quote_name(f"imports_stage_{self.loader.model._meta.db_table}")

@@ -321,21 +321,26 @@ class ImportData(_ImportProcess):
     ) -> list[Outcome]:
         job = self.job(params)
         rows, prepared = self._batch, self._prepared
+        read_ahead = None
         if [row for row, _cells in rows] != ids:  # not the batch next_keys gave
             cells_of = dict(rows)
             rows, prepared = [(row, cells_of[row]) for row in ids], None
         elif connection.vendor == "postgresql":
-            # The next batch is read, checked and looked up while the database writes this one;
+            # The next batch is read, checked and looked up while the database writes this one
+            # (started once this one's rows are sent: until then the two would take turns);
             # looked up only when the batch's transaction is the outermost, so that another
             # connection sees all that the import may refer to.
-            self._ahead = _ReadAhead(
-                job,
-                after=ids[-1],
-                limit=len(ids),
-                look_up=len(connection.atomic_blocks) == 1,
-            )
+            def read_ahead() -> None:
+                self._ahead = _ReadAhead(
+                    job,
+                    after=ids[-1],
+                    limit=len(ids),
+                    look_up=len(connection.atomic_blocks) == 1,
+                    actor=self._requester(run_number),
+                )
+
         with acting_as(self._requester(run_number)):
-            results = job.load(rows, prepared)
+            results = job.load(rows, prepared, sent=read_ahead)
         counts = {CREATE: 0, UPDATE: 0, REJECT: 0}
         for result in results:
             counts[result.action] += 1
@@ -382,14 +387,14 @@ class ImportData(_ImportProcess):
 
 
 class _ReadAhead:
-    """The next batch of a file read, checked and looked up (references, existing codes) in a
-    thread of its own while the database writes the current one: on PostgreSQL the worker
-    waits for the server most of a batch's time. (On SQLite the writing is the worker's own
-    work, so there is nothing to overlap.) The thread reads with a connection of its own, which
-    sees what is committed: a code the batch in flight writes is not there yet, but a row
-    repeating it is already reported as a repeat by the check."""
+    """The next batch of a file read, checked, looked up (references, existing codes) and made
+    ready to write, in a thread of its own while the database writes the current one: on
+    PostgreSQL the worker waits for the server most of a batch's time. (On SQLite the writing
+    is the worker's own work, so there is nothing to overlap.) The thread reads with a
+    connection of its own, which sees what is committed: a code the batch in flight writes is
+    not there yet, but a row repeating it is already reported as a repeat by the check."""
 
-    def __init__(self, job: FileJob, *, after: int, limit: int, look_up: bool) -> None:
+    def __init__(self, job: FileJob, *, after: int, limit: int, look_up: bool, actor) -> None:
         self.after, self.limit = after, limit
         self._result: tuple[list, Prepared] | None = None
         self._error: BaseException | None = None
@@ -397,7 +402,7 @@ class _ReadAhead:
 
         def read() -> None:
             try:
-                with translation.override(language):
+                with translation.override(language), acting_as(actor):  # the rows' stamps
                     self._result = job.prepared_rows(after, limit, look_up=look_up)
             except BaseException as exc:  # handed over to the engine's thread
                 self._error = exc

@@ -73,3 +73,7 @@ def test_batches_looked_up_ahead_on_their_own_connection_land_as_one_by_one(
     assert "repeats the code of an earlier row" in messages[42]
     assert Contact.objects.filter(first_name="New", classification__name="Gold").count() == 24
     assert Contact.objects.get(code="C4").first_name == "Old"
+    # Rows made ready in the thread carry the log information of the one who imported them.
+    assert set(Contact.objects.filter(first_name="New").values_list("created_by", flat=True)) == {
+        operator.pk
+    }
