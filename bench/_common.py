@@ -113,6 +113,16 @@ def scratch_database(name: str) -> Iterator[str]:
 
 
 @contextmanager
+def sqlite_database() -> Iterator[str]:
+    """The URL of a scratch SQLite file, removed afterwards."""
+    scratch = Path(tempfile.mkdtemp(prefix="nightshift-bench-sqlite-"))
+    try:
+        yield f"sqlite:///{scratch / 'bench.sqlite3'}"
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+@contextmanager
 def django_on(url: str) -> Iterator[None]:
     """Django set up on the database at ``url`` with DEBUG off (no query log growing with the
     run) and a throw-away NIGHTSHIFT_VAR_DIR, migrated."""

@@ -28,13 +28,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import shutil
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 from _common import (
     ROOT,
@@ -44,6 +39,7 @@ from _common import (
     reset_peak_rss,
     rss_mb,
     scratch_database,
+    sqlite_database,
     target,
 )
 
@@ -52,15 +48,6 @@ RATIO_TARGET = 8.0
 RSS_TARGET_MB = 300
 CHILDREN = 3  # two awarded events and one spend reward transaction per event
 AGE = dt.timedelta(days=800)  # well beyond the 12-month cut-off
-
-
-@contextmanager
-def sqlite_database() -> Iterator[str]:
-    scratch = Path(tempfile.mkdtemp(prefix="nightshift-bench-sqlite-"))
-    try:
-        yield f"sqlite:///{scratch / 'bench.sqlite3'}"
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def load(counts: dict[str, int]) -> int:

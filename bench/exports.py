@@ -30,12 +30,10 @@ import argparse
 import csv
 import datetime as dt
 import os
-import shutil
 import statistics
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -45,6 +43,7 @@ from _common import (
     peak_rss_mb,
     reset_peak_rss,
     scratch_database,
+    sqlite_database,
     target,
 )
 
@@ -161,15 +160,6 @@ def baseline_xlsx(limit: int) -> float:
                     sheet.write(row, col, value)
         book.close()
     return limit / (time.perf_counter() - began)
-
-
-@contextmanager
-def sqlite_database() -> Iterator[str]:
-    scratch = Path(tempfile.mkdtemp(prefix="nightshift-bench-sqlite-"))
-    try:
-        yield f"sqlite:///{scratch / 'bench.sqlite3'}"
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def vacuum_analyze(table: str) -> None:
