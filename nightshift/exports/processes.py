@@ -52,6 +52,7 @@ from nightshift.exports.models import ChunkKind, ExportChunk, ExportFile, FileTy
 from nightshift.exports.postgres import copy_rows, insert_chunk, rows_in_postgresql
 from nightshift.exports.registry import all_exporters, get_exporter
 from nightshift.processes.base import (
+    ALL_SUCCEEDED,
     Outcome,
     ParameterError,
     Process,
@@ -244,7 +245,7 @@ class ExportProcess(Process):
             crc32=packed.crc32,
         )
         if found is None:  # every key of the batch, checked by the database
-            return [Outcome(record_id, True) for record_id in ids]
+            return ALL_SUCCEEDED
         missing = _("No longer matches the filters (changed or deleted since it was selected).")
         return [
             Outcome(record_id, True) if record_id in found else Outcome(record_id, False, missing)

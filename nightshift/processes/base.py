@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from django.db.models import Model, QuerySet
     from django.utils.functional import Promise
 
-__all__ = ["Outcome", "ParameterError", "Process", "ProcessFailed", "RunOutput"]
+__all__ = ["ALL_SUCCEEDED", "Outcome", "ParameterError", "Process", "ProcessFailed", "RunOutput"]
 
 
 class ProcessFailed(Exception):
@@ -50,6 +50,18 @@ class Outcome:
     record_id: int
     ok: bool
     message: str = ""
+
+
+class _AllSucceeded:
+    """What ``process_batch`` may return instead of one ``Outcome(id, True)`` per record when
+    every record of the batch succeeded without a note: the engine counts them (and stores
+    their items when the run logs successes) without an object per record."""
+
+    def __repr__(self) -> str:
+        return "ALL_SUCCEEDED"
+
+
+ALL_SUCCEEDED = _AllSucceeded()
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,8 +207,9 @@ class Process:
         *,
         as_of: datetime.date,
         run_number: int | None,
-    ) -> list[Outcome]:
-        """Process the records ``ids`` and return exactly one ``Outcome`` per id.
+    ) -> list[Outcome] | _AllSucceeded:
+        """Process the records ``ids`` and return exactly one ``Outcome`` per id (or
+        ``ALL_SUCCEEDED`` when every one succeeded without a note).
 
         Set-based: a constant number of queries whatever the batch size (``bulk_create``,
         ``QuerySet.update``), never a save per row. It runs inside the engine's transaction for

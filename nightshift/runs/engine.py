@@ -31,7 +31,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from nightshift.core.bulk import insert_rows
-from nightshift.processes.base import ProcessFailed
+from nightshift.processes.base import ALL_SUCCEEDED, Outcome, ProcessFailed
 from nightshift.processes.registry import get_process
 from nightshift.runs.models import LogEntry, LogLevel, ProcessRun, RunItem, RunState
 
@@ -197,9 +197,14 @@ class _Execution:
             outcomes = self.process.process_batch(
                 self.params, ids, as_of=run.as_of, run_number=run.pk
             )
-            _check_outcomes(self.process, ids, outcomes)
-            succeeded = sum(1 for outcome in outcomes if outcome.ok)
-            _store_items(run.pk, [o for o in outcomes if self.keep_successes or not o.ok])
+            if outcomes is ALL_SUCCEEDED:
+                succeeded = len(ids)
+                if self.keep_successes:
+                    _store_items(run.pk, [Outcome(record_id, True) for record_id in ids])
+            else:
+                _check_outcomes(self.process, ids, outcomes)
+                succeeded = sum(1 for outcome in outcomes if outcome.ok)
+                _store_items(run.pk, [o for o in outcomes if self.keep_successes or not o.ok])
             # Checked last, inside the batch: a stop asked for while it ran undoes it. The
             # check is part of the update, which waits for a stop holding the run's row and
             # then sees it; a separate read before it would miss a stop committing meanwhile.
