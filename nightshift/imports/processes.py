@@ -370,7 +370,7 @@ class ImportData(_ImportProcess):
         if run_number is None:
             return
         if self._ahead is not None:
-            self._ahead.result(after=-1, limit=0)  # finished before the file is read again
+            self._ahead.wait()  # finished before the file is read again
             self._ahead = None
         job = self.job(params)
         record = self._record(params, run_number)
@@ -412,10 +412,13 @@ class _ReadAhead:
         self._thread = threading.Thread(target=read, name="import-read-ahead", daemon=True)
         self._thread.start()
 
+    def wait(self) -> None:
+        self._thread.join()
+
     def result(self, after: int, limit: int) -> tuple[list, Prepared] | None:
         """The rows read ahead if they are the ones asked for, else ``None`` (the file is
         then read again from where the engine asks; the job notices and starts over)."""
-        self._thread.join()
+        self.wait()
         if after != self.after or limit != self.limit:
             return None
         if self._error is not None:

@@ -283,38 +283,20 @@ def _rows(
 
 
 def _fast_rows(cells: list[tuple[str, ...]], sheet: _Sheet) -> Iterator[tuple[int, list[Any]]]:
-    strings, kinds, base, first, width = (
-        sheet.strings,
-        sheet.kinds,
-        sheet.base,
-        sheet.first,
-        sheet.width,
-    )
     row: list[Any] = []
     current = ""
     for letters, number, style, kind, raw, plain, inline in cells:
         if number != current:
             if current:
                 yield int(current), row
-            current, row = number, [""] * width
-        if kind == "s":
-            value: Any = strings[int(raw)]
-        elif kind == "inlineStr":
+            current, row = number, [""] * sheet.width
+        if kind == "inlineStr":
             value = _text(inline) if inline else _unescape(plain)
         elif not raw:
             continue
-        elif not kind or kind == "n":
-            value = float(raw)
-            if style and (date_kind := kinds.get(int(style))):
-                value = _moment(value, date_kind, base)
         else:
-            value = _typed(kind, raw)
-        index = _column(letters) - first
-        if 0 <= index < width:
-            row[index] = value
-        elif index >= width:
-            row.extend([""] * (index - len(row) + 1))
-            row[index] = value
+            value = sheet.value(kind, style, raw)
+        _put(row, _column(letters) - sheet.first, value)
     if current:
         yield int(current), row
 
@@ -372,17 +354,31 @@ class _Sheet:
     first: int  # the first column (0 for A)
     width: int  # columns from the first to the last
 
+    def value(self, kind: str, style: str, raw: str) -> Any:
+        """The value of a cell other than an inline string, from its type, style and ``<v>``."""
+        if kind == "s":
+            return self.strings[int(raw)]
+        if not kind or kind == "n":
+            number = float(raw)
+            date_kind = self.kinds.get(int(style)) if style else None
+            return _moment(number, date_kind, self.base) if date_kind else number
+        return _typed(kind, raw)
 
-def _cells(body: str, sheet: _Sheet) -> list[Any]:  # noqa: PLR0912 — a branch per cell type
-    strings, kinds, base, first, width = (
-        sheet.strings,
-        sheet.kinds,
-        sheet.base,
-        sheet.first,
-        sheet.width,
-    )
-    cells: list[Any] = [""] * width
-    position = first - 1
+
+def _put(row: list[Any], index: int, value: Any) -> None:
+    """``value`` into column ``index`` of ``row`` (left of the sheet's first column: dropped;
+    right of its last: the row grows and the row count check reports it)."""
+    if index >= len(row):
+        row.extend([""] * (index - len(row) + 1))
+    if index >= 0:
+        row[index] = value
+
+
+def _cells(body: str, sheet: _Sheet) -> list[Any]:
+    """One row's cells, read whatever way they are written (any attribute order, no
+    references)."""
+    cells: list[Any] = [""] * sheet.width
+    position = sheet.first - 1
     for attributes, content in _CELL.findall(body):
         kind = style = ""
         reference = ""
@@ -401,26 +397,11 @@ def _cells(body: str, sheet: _Sheet) -> list[Any]:  # noqa: PLR0912 — a branch
             continue
         if kind == "inlineStr":
             value: Any = _text(content)
+        elif found := _VALUE.search(content):
+            value = sheet.value(kind, style, found.group(1))
         else:
-            found = _VALUE.search(content)
-            if found is None:
-                continue
-            raw = found.group(1)
-            if kind == "s":
-                value = strings[int(raw)]
-            elif not kind or kind == "n":
-                value = float(raw)
-                date_kind = kinds.get(int(style)) if style else None
-                if date_kind:
-                    value = _moment(value, date_kind, base)
-            else:
-                value = _typed(kind, raw)
-        index = position - first
-        if 0 <= index < width:
-            cells[index] = value
-        elif index >= width:
-            cells.extend([""] * (index - len(cells) + 1))
-            cells[index] = value
+            continue
+        _put(cells, position - sheet.first, value)
     return cells
 
 
