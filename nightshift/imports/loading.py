@@ -31,7 +31,7 @@ from django.db import DatabaseError, IntegrityError, connection, models, transac
 from django.utils.translation import gettext as _
 
 from nightshift.core.audit import stamp
-from nightshift.core.bulk import in_array_sql
+from nightshift.core.bulk import Same, copy_text, in_array_sql
 from nightshift.imports.conversion import (
     ConversionError,
     column_converter,
@@ -81,7 +81,8 @@ class Prepared:
     good: list[tuple[int, dict[str, Any], Any]]
     rejected: list[RowResult]
     planned: list[tuple[int, dict[str, Any], bool]] | None = None
-    params: list[tuple] | None = None  # the planned rows as the table's columns
+    params: list[tuple] | None = None  # SQLite: the planned rows as the table's columns
+    copy: bytes | None = None  # PostgreSQL: the planned new rows as COPY text
 
 
 class Loader:
@@ -229,7 +230,12 @@ class Loader:
             prepared.planned, prepared.rejected, _created = self._settle(
                 prepared.good, prepared.rejected, write=False
             )
-            prepared.params = self._writer.params(prepared.planned)
+            if connection.vendor == "postgresql":
+                prepared.copy = self._writer.copy_data(
+                    [entry for entry in prepared.planned if not entry[2]]
+                )
+            else:
+                prepared.params = self._writer.params(prepared.planned)
         return prepared
 
     def _check(
@@ -470,10 +476,12 @@ class Loader:
         ``prepare`` made of them, when it ran ahead. ``sent`` is called once the rows are on
         their way to the database, before waiting for it to have written them."""
         planned, rejected, _created = self._plan(rows, write=True, prepared=prepared)
-        params = prepared.params if prepared is not None else None
         self._writer.sent = sent
         try:
-            results = rejected + self._writer.write(planned, params)
+            if prepared is None:
+                results = rejected + self._writer.write(planned)
+            else:
+                results = rejected + self._writer.write(planned, prepared.params, prepared.copy)
         finally:
             self._writer.notify_sent()
         return sorted(results, key=lambda result: result.row)
@@ -582,46 +590,71 @@ class _Writer:
             params.append(record_of(record))
         return params
 
+    def copy_data(self, planned: list[tuple[int, dict[str, Any], bool]]) -> bytes | None:
+        """PostgreSQL: the planned rows as COPY text of the table's columns, made a column at
+        a time (``None`` when a value is of a type COPY text is not made of here)."""
+        defaults = self._defaults()
+        records = [values for _row, values, _exists in planned]
+        given = self.loader.given | set(self.loader.importer.match)
+        columns = [
+            [values.get(f.name, defaults[f.name]) for values in records]
+            if f.name in given
+            else Same(defaults[f.name])
+            for f in self.fields
+        ]
+        return copy_text(columns, len(records))
+
     def write(
-        self, planned: list[tuple[int, dict[str, Any], bool]], params: list[tuple] | None = None
+        self,
+        planned: list[tuple[int, dict[str, Any], bool]],
+        params: list[tuple] | None = None,
+        copy: bytes | None = None,
     ) -> list[RowResult]:
-        """Write the planned rows (``params``: their columns, when already made)."""
+        """Write the planned rows (``params``: their columns, or on PostgreSQL ``copy``: the
+        new ones as COPY text, when already made)."""
         if not planned:
             return []
-        if params is None:
-            params = self.params(planned)
         try:
             with transaction.atomic():
                 if connection.vendor == "postgresql":
-                    self._copy(planned, params)
+                    self._copy(planned, copy)
                 else:
                     with connection.cursor() as cursor:
-                        cursor.executemany(self.insert, params)
+                        cursor.executemany(self.insert, params or self.params(planned))
         except DatabaseError:
-            return self._one_by_one(planned, params)
+            return self._one_by_one(planned, self.params(planned))
         return [RowResult(row, UPDATE if exists else CREATE) for row, _values, exists in planned]
 
-    def _copy(self, planned: list[tuple[int, dict[str, Any], bool]], params: list[tuple]) -> None:
+    def _copy(self, planned: list[tuple[int, dict[str, Any], bool]], copy: bytes | None) -> None:
         """PostgreSQL: the new records COPY'd straight into the table; the existing ones (and
         all of them, should a new code have been taken meanwhile) COPY'd into a staging table,
         then written by one INSERT … SELECT … ON CONFLICT."""
-        pairs = list(zip(planned, params, strict=True))
-        new = [record for (_row, _values, exists), record in pairs if not exists]
-        if len(new) < len(params):
-            self._upsert([record for (_row, _values, exists), record in pairs if exists])
+        new = [entry for entry in planned if not entry[2]]
+        if len(new) < len(planned):
+            self._upsert([entry for entry in planned if entry[2]])
         if new:
             try:
                 with transaction.atomic(), connection.cursor() as cursor:
-                    self._copy_into(cursor, self.table, new)
+                    self._copy_into(cursor, self.table, new, copy)
             except IntegrityError:  # another import created one of the codes since the check
                 self._upsert(new)
 
-    def _copy_into(self, cursor, table: str, records: list[tuple]) -> None:
+    def _copy_into(
+        self,
+        cursor,
+        table: str,
+        planned: list[tuple[int, dict[str, Any], bool]],
+        data: bytes | None = None,
+    ) -> None:
+        if data is None:
+            data = self.copy_data(planned)
         # Table and column names come from the model, never from the file.
         with cursor.cursor.copy(f"COPY {table} ({self.columns}) FROM STDIN") as copy:
-            write = copy.write_row
-            for record in records:
-                write(record)
+            if data is not None:
+                copy.write(data)
+            else:
+                for record in self.params(planned):
+                    copy.write_row(record)
             self.notify_sent()  # the server still writes what it got while we wait
 
     def notify_sent(self) -> None:
@@ -629,7 +662,7 @@ class _Writer:
         if sent is not None:
             sent()
 
-    def _upsert(self, records: list[tuple]) -> None:
+    def _upsert(self, planned: list[tuple[int, dict[str, Any], bool]]) -> None:
         stage = connection.ops.quote_name(f"imports_stage_{self.loader.model._meta.db_table}")
         # Table and column names come from the model, never from the file.
         with connection.cursor() as cursor:
@@ -638,7 +671,7 @@ class _Writer:
                 f"SELECT {self.columns} FROM {self.table} WITH NO DATA"
             )
             cursor.execute(f"TRUNCATE {stage}")
-            self._copy_into(cursor, stage, records)
+            self._copy_into(cursor, stage, planned)
             cursor.execute(
                 f"INSERT INTO {self.table} ({self.columns}) "  # noqa: S608
                 f"SELECT {self.columns} FROM {stage} {self.on_conflict}"

@@ -330,12 +330,14 @@ class ImportData(_ImportProcess):
             # (started once this one's rows are sent: until then the two would take turns);
             # looked up only when the batch's transaction is the outermost, so that another
             # connection sees all that the import may refer to.
+            outermost = len(connection.atomic_blocks) == 1
+
             def read_ahead() -> None:
                 self._ahead = _ReadAhead(
                     job,
                     after=ids[-1],
                     limit=len(ids),
-                    look_up=len(connection.atomic_blocks) == 1,
+                    look_up=outermost,
                     actor=self._requester(run_number),
                 )
 

@@ -17,9 +17,10 @@ import codecs
 import csv
 import io
 import zipfile
-from collections.abc import Container, Iterator
+from collections.abc import Container, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,8 @@ BINARY = frozenset(range(32)) - {9, 10, 12, 13}
 
 # A field longer than the csv module's default 128 KiB is a broken file, not a long note;
 # 1 MiB leaves room for genuine long notes.
-csv.field_size_limit(1024 * 1024)
+FIELD_LIMIT = 1024 * 1024
+csv.field_size_limit(FIELD_LIMIT)
 
 
 class FileProblem(Exception):
@@ -231,7 +233,9 @@ class Source:
         rows only."""
         if self.streamed():
             return self._xlsx_rows(only)
-        rows = self._csv_rows() if self.layout.format == "csv" else self._sheet_rows()
+        if self.layout.format == "csv":
+            return self._csv_rows(only)
+        rows = self._sheet_rows()
         return rows if only is None else ((n, cells) for n, cells in rows if n in only)
 
     def count(self) -> int:
@@ -240,6 +244,8 @@ class Source:
         if self.streamed():
             with _damaged_as_problem():
                 return xlsx.count_rows(str(self.path), self.layout.sheet)
+        if self.layout.format == "csv":
+            return sum(1 for _row in self._csv_rows(parse=False))
         return sum(1 for _row in self.rows())
 
     def streamed(self) -> bool:
@@ -251,14 +257,38 @@ class Source:
             )
         return self._streamed
 
-    def _csv_rows(self) -> Iterator[tuple[int, list[Any]]]:
+    def _csv_rows(
+        self, only: Container[int] | None = None, *, parse: bool = True
+    ) -> Iterator[tuple[int, list[Any]]]:
+        """The non-blank rows (with ``only``, those rows only). Until a line holds a quote
+        character, it is a row of its own, and when not all rows are wanted it is parsed only
+        if wanted (``parse`` off: never — the rows are counted, their cells are empty)."""
         layout = self.layout
+        number = 0
         try:
             with self.path.open(encoding=layout.encoding, newline="") as stream:
-                reader = csv.reader(stream, delimiter=layout.delimiter, strict=True)
-                number = 0
-                for number, record in enumerate(reader, start=1):
-                    if record and any(record):
+                lines: Iterable[str] = stream
+                if only is not None or not parse:
+                    for line in stream:
+                        if '"' in line or len(line) > FIELD_LIMIT:  # the csv module decides
+                            lines = chain([line], stream)
+                            break
+                        number += 1
+                        if only is not None and number not in only:
+                            continue
+                        if not parse:
+                            if line.rstrip("\r\n").strip(layout.delimiter):
+                                yield number, []
+                            continue
+                        record = next(csv.reader([line], delimiter=layout.delimiter))
+                        if any(record):
+                            yield number, record
+                    else:
+                        return
+                reader = csv.reader(lines, delimiter=layout.delimiter, strict=True)
+                first = number + 1
+                for number, record in enumerate(reader, start=first):
+                    if record and any(record) and (only is None or number in only):
                         yield number, record
         except UnicodeDecodeError as exc:
             raise FileProblem(

@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 import datetime
+from datetime import UTC
 from decimal import Decimal
 
+import pytest
 import time_machine
 from django.db import connection
 
 from nightshift.core.audit import acting_as
-from nightshift.core.bulk import insert_rows
+from nightshift.core.bulk import Same, copy_text, insert_rows
 from nightshift.crm.models import Contact, Invoice, ProductFamily
 
 
@@ -87,3 +89,49 @@ def test_insert_rows_keeps_dates_and_decimals_exact(db):
         Decimal("1234.56"),
         Decimal("0.01"),
     )
+
+
+def test_copy_text_writes_each_type_and_escapes_only_what_copy_needs():
+    rows = [
+        ("plain", 1, True, datetime.date(2026, 1, 2), Decimal("1.50"), None),
+        ("tab\there", None, False, None, None, None),
+        ("back\\slash\nline\rend", -7, None, datetime.date(1999, 12, 31), Decimal("-0.01"), None),
+    ]
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    text = copy_text([*columns, Same("fixed"), Same(None)], len(rows))
+    assert text.decode().split("\n") == [
+        "plain\t1\tt\t2026-01-02\t1.50\t\\N\tfixed\t\\N",
+        "tab\\there\t\\N\tf\t\\N\t\\N\t\\N\tfixed\t\\N",
+        "back\\\\slash\\nline\\rend\t-7\t\\N\t1999-12-31\t-0.01\t\\N\tfixed\t\\N",
+        "",
+    ]
+
+
+def test_copy_text_declines_values_it_does_not_write():
+    # A column of mixed or unknown types is left to the driver, row by row.
+    assert copy_text([[{"a": 1}]], 1) is None
+    assert copy_text([[1, "1"]], 2) is None
+    assert (
+        copy_text([[datetime.date(2026, 1, 1), datetime.datetime(2026, 1, 1, tzinfo=UTC)]], 2)
+        is None
+    )
+
+
+@pytest.mark.postgres
+def test_copy_text_round_trips_through_postgresql(db):
+    moment = datetime.datetime(2026, 3, 4, 5, 6, 7, 890, tzinfo=UTC)
+    rows = [
+        ("tab\there", 3, True, datetime.date(2026, 2, 28), Decimal("1234.56"), moment),
+        ("back\\slash\nnew line\r", None, False, None, None, None),
+        ("\\N is not null", -1, None, datetime.date(1, 1, 1), Decimal("-0.001"), moment),
+        ("Ação “quoted”", 0, True, None, Decimal("1E+3"), None),
+    ]
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE copied (t text, i int, b bool, d date, n numeric, m timestamptz)"
+        )
+        with cursor.cursor.copy("COPY copied FROM STDIN") as copy:
+            copy.write(copy_text(columns, len(rows)))
+        cursor.execute("SELECT * FROM copied ORDER BY i NULLS FIRST")
+        assert cursor.fetchall() == sorted(rows, key=lambda r: (r[1] is not None, r[1] or 0))

@@ -140,12 +140,34 @@ def test_a_truncated_xlsx_is_reported_as_damaged(tmp_path):
         inspect(path)
 
 
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"code,note\r\n1,a\r\n,,\r\n\r\n2, \r\n3,last",  # no quote at all, blank rows
+        b'code,note\n1,a\n\n2,b\n3,"x,\ny"\n\n4,d\n5,e\n',  # a quote further down
+        b"code;note\r1;a\r;\r2;b\r",  # old Mac line ends
+    ],
+)
+def test_counting_and_reading_chosen_rows_agree_with_reading_every_row(tmp_path, content):
+    # Counting and the error file skip over rows without parsing them while no quote has
+    # appeared; they must find the rows, and their numbers, that reading every row finds.
+    path = tmp_path / "f.csv"
+    path.write_bytes(content)
+    source = Source(path, inspect(path))
+    every = list(source.rows())
+    assert source.count() == len(every)
+    for only in ({1, 3, 4}, {2, 5, 7, 8}, {6}, set(range(1, 10))):
+        assert list(source.rows(only=only)) == [(n, cells) for n, cells in every if n in only]
+
+
 def test_a_csv_cut_inside_a_quoted_value_fails_naming_the_row(tmp_path):
     path = tmp_path / "f.csv"
     path.write_bytes(b'code,note\n1,ok\n2,"cut sho')
     layout = inspect(path)
     with pytest.raises(FileProblem, match="Row 3 cannot be read"):
         list(Source(path, layout).rows())
+    with pytest.raises(FileProblem, match="Row 3 cannot be read"):
+        Source(path, layout).count()
 
 
 def test_an_empty_file_is_refused(tmp_path):
