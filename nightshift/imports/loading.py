@@ -80,9 +80,17 @@ class Prepared:
 
     good: list[tuple[int, dict[str, Any], Any]]
     rejected: list[RowResult]
-    planned: list[tuple[int, dict[str, Any], bool]] | None = None
+    resolved: list[tuple[int, dict[str, Any], Any]] | None = None  # good, references resolved
+    planned: list[tuple[int, dict[str, Any], bool]] | None = None  # resolved, to write
+    refused: list[RowResult] = field(default_factory=list)  # resolved, refused by their rules
+    optimistic: bool = False  # planned as new without their codes looked up
     params: list[tuple] | None = None  # SQLite: the planned rows as the table's columns
     copy: bytes | None = None  # PostgreSQL: the planned new rows as COPY text
+
+
+class _CodeTaken(Exception):
+    """The database refused rows written as new without their codes looked up: one may be
+    there already."""
 
 
 class Loader:
@@ -131,6 +139,15 @@ class Loader:
             if not self.model._meta.get_field(name).null and not fields[name].reference
         }
         self.generates = importer.generates_code
+        # Rows are written as new without looking their codes up first when the database
+        # refuses a second record with the same code: with "update existing records" off, a
+        # code already there only rejects its row, so the batch is then looked up and written
+        # again — and the following ones looked up first.
+        self.optimistic = (
+            connection.vendor == "postgresql"
+            and not options.update_existing
+            and _unique_together(self.model, importer.match)
+        )
         self.seen: set[Any] = set()  # match keys of the rows read so far (duplicates)
         self.found: dict[str, dict[str, int]] = {f.name: {} for f in self.references}
         self.width = len(self.columns)
@@ -227,9 +244,7 @@ class Loader:
         looked up. Codes are remembered as seen: batches are prepared in the file's order."""
         prepared = Prepared(*self._check(rows))
         if look_up and not self.creates:
-            prepared.planned, prepared.rejected, _created = self._settle(
-                prepared.good, prepared.rejected, write=False
-            )
+            self._settle(prepared, write=False, optimistic=self.optimistic)
             if connection.vendor == "postgresql":
                 prepared.copy = self._writer.copy_data(
                     [entry for entry in prepared.planned if not entry[2]]
@@ -401,38 +416,38 @@ class Loader:
     # -- the batch ------------------------------------------------------------------------
 
     def _plan(
-        self,
-        rows: Sequence[tuple[int, Sequence[Any]]],
-        *,
-        write: bool,
-        prepared: Prepared | None,
-    ) -> tuple[list[tuple[int, dict[str, Any], bool]], list[RowResult], dict[str, set[str]]]:
+        self, rows: Sequence[tuple[int, Sequence[Any]]], *, write: bool, prepared: Prepared | None
+    ) -> Prepared:
         if prepared is None:
             prepared = Prepared(*self._check(rows))
-        if prepared.planned is not None:
-            return prepared.planned, prepared.rejected, {}
-        return self._settle(prepared.good, prepared.rejected, write=write)
+        if prepared.planned is None:
+            self._settle(prepared, write=write, optimistic=self.optimistic)
+        return prepared
 
-    def _settle(
-        self, good: list[tuple[int, dict[str, Any], Any]], rejected: list[RowResult], *, write: bool
-    ) -> tuple[list[tuple[int, dict[str, Any], bool]], list[RowResult], dict[str, set[str]]]:
-        """References resolved, existing records found, each row's own rules applied."""
-        rejected = list(rejected)
-        good, missing, created = self._resolve(good, write=write)
-        rejected.extend(missing)
-        existing = self._existing(good)
+    def _settle(self, prepared: Prepared, *, write: bool, optimistic: bool) -> None:
+        """References resolved, existing records found (not when the rows are to be written
+        as new ``optimistic``-ally), each row's own rules applied."""
+        resolved, missing, _created = self._resolve(prepared.good, write=write)
+        prepared.resolved = resolved
+        prepared.rejected = [*prepared.rejected, *missing]
+        prepared.optimistic = optimistic
+        self._decide(prepared, {} if optimistic else self._existing(resolved))
+
+    def _decide(self, prepared: Prepared, existing: dict[Any, int]) -> None:
+        """Each resolved row planned (to create or update) or refused by its own rules."""
         planned: list[tuple[int, dict[str, Any], bool]] = []
+        refused: list[RowResult] = []
         # A row's values are the fields it gives, unless a code was generated for it.
         as_given = set(self.importer.match) <= self.given
         check_row = self.importer.check_row
-        for row, values, _key in good:
+        for row, values, _key in prepared.resolved:
             exists = self._db_key(values) in existing
             errors = check_row(
                 values if as_given else {n: values[n] for n in self.given if n in values},
                 creating=not exists,
             )
             if errors:
-                rejected.append(
+                refused.append(
                     RowResult(
                         row,
                         REJECT,
@@ -440,7 +455,7 @@ class Loader:
                     )
                 )
             elif exists and not self.options.update_existing:
-                rejected.append(
+                refused.append(
                     RowResult(
                         row,
                         REJECT,
@@ -453,13 +468,14 @@ class Loader:
                 )
             else:
                 planned.append((row, values, exists))
-        return planned, rejected, created
+        prepared.planned, prepared.refused = planned, refused
 
     def preview(self, rows: Sequence[tuple[int, Sequence[Any]]]) -> list[RowResult]:
         """What ``load`` would do with ``rows``, writing nothing."""
-        planned, rejected, _created = self._plan(rows, write=False, prepared=None)
-        results = rejected
-        for row, _values, exists in planned:
+        prepared = Prepared(*self._check(rows))
+        self._settle(prepared, write=False, optimistic=False)
+        results = prepared.rejected + prepared.refused
+        for row, _values, exists in prepared.planned:
             notes = "; ".join(self._notes.pop(row, []))
             results.append(RowResult(row, UPDATE if exists else CREATE, notes))
         self._notes.clear()
@@ -475,16 +491,30 @@ class Loader:
         """Write ``rows`` (one batch) and say what happened to each; ``prepared`` is what
         ``prepare`` made of them, when it ran ahead. ``sent`` is called once the rows are on
         their way to the database, before waiting for it to have written them."""
-        planned, rejected, _created = self._plan(rows, write=True, prepared=prepared)
+        prepared = self._plan(rows, write=True, prepared=prepared)
         self._writer.sent = sent
         try:
-            if prepared is None:
-                results = rejected + self._writer.write(planned)
-            else:
-                results = rejected + self._writer.write(planned, prepared.params, prepared.copy)
+            try:
+                written = self._writer.write(
+                    prepared.planned, prepared.params, prepared.copy, prepared.optimistic
+                )
+            except _CodeTaken:  # looked up, decided and written again; the next batches too
+                self.optimistic = prepared.optimistic = False
+                self._decide(prepared, self._existing(prepared.resolved))
+                written = self._writer.write(prepared.planned)
         finally:
             self._writer.notify_sent()
+        results = prepared.rejected + prepared.refused + written
         return sorted(results, key=lambda result: result.row)
+
+
+def _unique_together(model: type[models.Model], names: Sequence[str]) -> bool:
+    """Whether the database refuses two records of ``model`` with the same ``names``."""
+    if len(names) == 1 and model._meta.get_field(names[0]).unique:
+        return True
+    return any(
+        set(constraint.fields) == set(names) for constraint in model._meta.total_unique_constraints
+    )
 
 
 def _positions(values: list[Any], wanted: Any) -> Iterator[int]:
@@ -609,23 +639,29 @@ class _Writer:
         planned: list[tuple[int, dict[str, Any], bool]],
         params: list[tuple] | None = None,
         copy: bytes | None = None,
+        optimistic: bool = False,
     ) -> list[RowResult]:
         """Write the planned rows (``params``: their columns, or on PostgreSQL ``copy``: the
-        new ones as COPY text, when already made)."""
+        new ones as COPY text, when already made). ``optimistic``: planned as new without
+        their codes looked up — ``_CodeTaken`` if the database refuses them."""
         if not planned:
             return []
         try:
             with transaction.atomic():
                 if connection.vendor == "postgresql":
-                    self._copy(planned, copy)
+                    self._copy(planned, copy, optimistic)
                 else:
                     with connection.cursor() as cursor:
                         cursor.executemany(self.insert, params or self.params(planned))
         except DatabaseError:
+            if optimistic:  # the codes were not looked up: the rows are, first
+                raise _CodeTaken from None
             return self._one_by_one(planned, self.params(planned))
         return [RowResult(row, UPDATE if exists else CREATE) for row, _values, exists in planned]
 
-    def _copy(self, planned: list[tuple[int, dict[str, Any], bool]], copy: bytes | None) -> None:
+    def _copy(
+        self, planned: list[tuple[int, dict[str, Any], bool]], copy: bytes | None, optimistic: bool
+    ) -> None:
         """PostgreSQL: the new records COPY'd straight into the table; the existing ones (and
         all of them, should a new code have been taken meanwhile) COPY'd into a staging table,
         then written by one INSERT … SELECT … ON CONFLICT."""
@@ -636,8 +672,10 @@ class _Writer:
             try:
                 with transaction.atomic(), connection.cursor() as cursor:
                     self._copy_into(cursor, self.table, new, copy)
-            except IntegrityError:  # another import created one of the codes since the check
-                self._upsert(new)
+            except IntegrityError:
+                if optimistic:  # the codes were not looked up
+                    raise
+                self._upsert(new)  # another import created one of the codes since the check
 
     def _copy_into(
         self,
@@ -648,8 +686,12 @@ class _Writer:
     ) -> None:
         if data is None:
             data = self.copy_data(planned)
-        # Table and column names come from the model, never from the file.
-        with cursor.cursor.copy(f"COPY {table} ({self.columns}) FROM STDIN") as copy:
+        # Table and column names come from the model, never from the file; the driver's
+        # errors raised as Django's (IntegrityError …), as a cursor's execute raises them.
+        with (
+            connection.wrap_database_errors,
+            cursor.cursor.copy(f"COPY {table} ({self.columns}) FROM STDIN") as copy,
+        ):
             if data is not None:
                 copy.write(data)
             else:
