@@ -283,20 +283,32 @@ def _rows(
 
 
 def _fast_rows(cells: list[tuple[str, ...]], sheet: _Sheet) -> Iterator[tuple[int, list[Any]]]:
+    # The loop of every cell of the file: the common cases (a text, a shared string, a cell
+    # inside the sheet's columns) are written out here rather than called.
+    width, first, strings, value_of = sheet.width, sheet.first, sheet.strings, sheet.value
     row: list[Any] = []
     current = ""
     for letters, number, style, kind, raw, plain, inline in cells:
         if number != current:
             if current:
                 yield int(current), row
-            current, row = number, [""] * sheet.width
+            current, row = number, [""] * width
         if kind == "inlineStr":
-            value = _text(inline) if inline else _unescape(plain)
+            if inline:
+                value = _text(inline)
+            else:
+                value = _unescape(plain) if "&" in plain or "_x" in plain else plain
         elif not raw:
             continue
+        elif kind == "s":
+            value = strings[int(raw)]
         else:
-            value = sheet.value(kind, style, raw)
-        _put(row, _column(letters) - sheet.first, value)
+            value = value_of(kind, style, raw)
+        index = _column(letters) - first
+        if 0 <= index < width:
+            row[index] = value
+        else:
+            _put(row, index, value)
     if current:
         yield int(current), row
 
