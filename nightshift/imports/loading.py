@@ -2,11 +2,14 @@
 
 ``Loader.load(rows)`` takes a batch of ``(row number, cells)`` and returns one ``RowResult``
 per row — created, updated or rejected with the reason — after writing the batch with one
-statement per table: ``COPY`` into a staging table then ``INSERT … SELECT … ON CONFLICT`` on
-PostgreSQL, ``executemany`` of ``INSERT … ON CONFLICT`` on SQLite. Only when the database
-refuses that statement (a constraint no row check foresaw) are the batch's rows written one by
-one, each in a savepoint, so that only the rows at fault are rejected, with the database's
-reason.
+statement per table: on PostgreSQL the new records ``COPY``'d straight into the table (as COPY
+text made a column at a time) and the existing ones ``COPY``'d into a staging table then
+written by ``INSERT … SELECT … ON CONFLICT``; on SQLite ``executemany`` of ``INSERT … ON
+CONFLICT``. With "update existing records" off, PostgreSQL writes the rows as new without
+looking their codes up, the code's unique constraint deciding: when the database refuses the
+batch, it is looked up and written again. Only when the database refuses the statement of a
+looked-up batch (a constraint no row check foresaw) are its rows written one by one, each in a
+savepoint, so that only the rows at fault are rejected, with the database's reason.
 
 ``Loader.preview(rows)`` says what ``load`` would do, writing nothing.
 
