@@ -254,6 +254,7 @@ class ImportData(_ImportProcess):
         self._prepared: Prepared | None = None
         self._ahead: _ReadAhead | None = None
         self._actor = None
+        self._record_id: int | None = None
 
     @classmethod
     def check(cls, params: ImportParameters) -> None:
@@ -341,14 +342,21 @@ class ImportData(_ImportProcess):
                     actor=self._requester(run_number),
                 )
 
+        if connection.vendor == "postgresql":
+            # The batch's commit need not wait for the disk: should the server crash before
+            # it is flushed, the batch is lost with the run's cursor, and the run resumes
+            # before it (an import has no effect outside its transaction until it completes).
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
         with acting_as(self._requester(run_number)):
             results = job.load(rows, prepared, sent=read_ahead)
         counts = {CREATE: 0, UPDATE: 0, REJECT: 0}
         for result in results:
             counts[result.action] += 1
         if run_number is not None:
-            record = self._record(params, run_number)
-            DataImport.objects.filter(pk=record.pk).update(
+            if self._record_id is None:
+                self._record_id = self._record(params, run_number).pk
+            DataImport.objects.filter(pk=self._record_id).update(
                 created=F("created") + counts[CREATE],
                 updated=F("updated") + counts[UPDATE],
                 rejected=F("rejected") + counts[REJECT],
