@@ -89,6 +89,7 @@ class Prepared:
     optimistic: bool = False  # planned as new without their codes looked up
     params: list[tuple] | None = None  # SQLite: the planned rows as the table's columns
     copy: bytes | None = None  # PostgreSQL: the planned new rows as COPY text
+    results: list[RowResult] | None = None  # what becomes of each row, if written as planned
 
 
 class _CodeTaken(Exception):
@@ -254,6 +255,7 @@ class Loader:
                 )
             else:
                 prepared.params = self._writer.params(prepared.planned)
+            prepared.results = _results(prepared)
         return prepared
 
     def _check(
@@ -504,11 +506,20 @@ class Loader:
             except _CodeTaken:  # looked up, decided and written again; the next batches too
                 self.optimistic = prepared.optimistic = False
                 self._decide(prepared, self._existing(prepared.resolved))
+                prepared.results = None
                 written = self._writer.write(prepared.planned)
         finally:
             self._writer.notify_sent()
-        results = prepared.rejected + prepared.refused + written
-        return sorted(results, key=lambda result: result.row)
+        if written is not None:  # not as planned: row by row
+            results = prepared.rejected + prepared.refused + written
+            return sorted(results, key=lambda result: result.row)
+        return prepared.results if prepared.results is not None else _results(prepared)
+
+
+def _results(prepared: Prepared) -> list[RowResult]:
+    """What becomes of each row of a planned batch written as planned, in the rows' order."""
+    written = [RowResult(row, UPDATE if exists else CREATE) for row, _v, exists in prepared.planned]
+    return sorted(prepared.rejected + prepared.refused + written, key=lambda result: result.row)
 
 
 def _unique_together(model: type[models.Model], names: Sequence[str]) -> bool:
@@ -646,9 +657,10 @@ class _Writer:
     ) -> list[RowResult]:
         """Write the planned rows (``params``: their columns, or on PostgreSQL ``copy``: the
         new ones as COPY text, when already made). ``optimistic``: planned as new without
-        their codes looked up — ``_CodeTaken`` if the database refuses them."""
+        their codes looked up — ``_CodeTaken`` if the database refuses them. Returns ``None``
+        when every row was written as planned, else what became of each (row by row)."""
         if not planned:
-            return []
+            return None
         try:
             with transaction.atomic():
                 if connection.vendor == "postgresql":
@@ -660,7 +672,7 @@ class _Writer:
             if optimistic:  # the codes were not looked up: the rows are, first
                 raise _CodeTaken from None
             return self._one_by_one(planned, self.params(planned))
-        return [RowResult(row, UPDATE if exists else CREATE) for row, _values, exists in planned]
+        return None
 
     def _copy(
         self, planned: list[tuple[int, dict[str, Any], bool]], copy: bytes | None, optimistic: bool

@@ -31,7 +31,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from nightshift.core.audit import acting_as
 from nightshift.imports.jobs import FileJob, error_file_name, save_error_file
-from nightshift.imports.loading import CREATE, REJECT, UPDATE, Options, Prepared, convert_fixed
+from nightshift.imports.loading import (
+    CREATE,
+    REJECT,
+    UPDATE,
+    Options,
+    Prepared,
+    RowResult,
+    convert_fixed,
+)
 from nightshift.imports.mapping import MappingProblem, check_mapping
 from nightshift.imports.models import DataImport, ImportFile, ImportState
 from nightshift.imports.reading import FileProblem
@@ -255,6 +263,7 @@ class ImportData(_ImportProcess):
         self._ahead: _ReadAhead | None = None
         self._actor = None
         self._record_id: int | None = None
+        self._tally: _Tally | None = None
 
     @classmethod
     def check(cls, params: ImportParameters) -> None:
@@ -300,6 +309,7 @@ class ImportData(_ImportProcess):
             ahead, self._ahead = self._ahead, None
             found = ahead.result(after, limit) if ahead else None
             self._batch, self._prepared = found or job.prepared_rows(after, limit)
+            self._tally = ahead.tally if found else None
         except FileProblem as exc:
             raise ProcessFailed(str(exc)) from None
         return [row for row, _cells in self._batch]
@@ -350,9 +360,8 @@ class ImportData(_ImportProcess):
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
         with acting_as(self._requester(run_number)):
             results = job.load(rows, prepared, sent=read_ahead)
-        counts = {CREATE: 0, UPDATE: 0, REJECT: 0}
-        for result in results:
-            counts[result.action] += 1
+        tally = self._tally if self._tally and self._tally.results is results else _Tally(results)
+        counts = tally.counts
         if run_number is not None:
             if self._record_id is None:
                 self._record_id = self._record(params, run_number).pk
@@ -361,7 +370,7 @@ class ImportData(_ImportProcess):
                 updated=F("updated") + counts[UPDATE],
                 rejected=F("rejected") + counts[REJECT],
             )
-        return [_outcome(result) for result in results]
+        return tally.outcomes
 
     def _requester(self, run_number: int | None):
         if self._actor is None and run_number is not None:
@@ -408,12 +417,15 @@ class _ReadAhead:
         self.after, self.limit = after, limit
         self._result: tuple[list, Prepared] | None = None
         self._error: BaseException | None = None
+        self.tally: _Tally | None = None  # the batch's outcomes, if written as planned
         language = translation.get_language()
 
         def read() -> None:
             try:
                 with translation.override(language), acting_as(actor):  # the rows' stamps
                     self._result = job.prepared_rows(after, limit, look_up=look_up)
+                    if (results := self._result[1].results) is not None:
+                        self.tally = _Tally(results)
             except BaseException as exc:  # handed over to the engine's thread
                 self._error = exc
             finally:
@@ -436,10 +448,20 @@ class _ReadAhead:
         return self._result
 
 
-def _outcome(result) -> Outcome:
-    if result.action == REJECT:
-        return Outcome(result.row, ok=False, message=result.message)
-    return Outcome(result.row, ok=True, message=result.action)
+class _Tally:
+    """A batch's results as the engine's outcomes and the data import's counts (made ahead,
+    with the batch, when it is read ahead)."""
+
+    def __init__(self, results: list[RowResult]) -> None:
+        self.results = results
+        self.counts = {CREATE: 0, UPDATE: 0, REJECT: 0}
+        self.outcomes = []
+        for result in results:
+            self.counts[result.action] += 1
+            if result.action == REJECT:
+                self.outcomes.append(Outcome(result.row, ok=False, message=result.message))
+            else:
+                self.outcomes.append(Outcome(result.row, ok=True, message=result.action))
 
 
 @register
