@@ -495,7 +495,8 @@ class Loader:
     ) -> list[RowResult]:
         """Write ``rows`` (one batch) and say what happened to each; ``prepared`` is what
         ``prepare`` made of them, when it ran ahead. ``sent`` is called once the rows are on
-        their way to the database, before waiting for it to have written them."""
+        their way to the database (or ready to go, as COPY text), before waiting for it to
+        have written them."""
         prepared = self._plan(rows, write=True, prepared=prepared)
         self._writer.sent = sent
         try:
@@ -708,11 +709,12 @@ class _Writer:
             cursor.cursor.copy(f"COPY {table} ({self.columns}) FROM STDIN") as copy,
         ):
             if data is not None:
+                self.notify_sent()  # sending made text takes no Python: the next batch may go
                 copy.write(data)
             else:
                 for record in self.params(planned):
                     copy.write_row(record)
-            self.notify_sent()  # the server still writes what it got while we wait
+                self.notify_sent()  # the server still writes what it got while we wait
 
     def notify_sent(self) -> None:
         sent, self.sent = self.sent, None

@@ -338,7 +338,8 @@ class ImportData(_ImportProcess):
             rows, prepared = [(row, cells_of[row]) for row in ids], None
         elif connection.vendor == "postgresql":
             # The next batch is read, checked and looked up while the database writes this one
-            # (started once this one's rows are sent: until then the two would take turns);
+            # (started once this one's rows are ready to send: until then the two would take
+            # turns);
             # looked up only when the batch's transaction is the outermost, so that another
             # connection sees all that the import may refer to.
             outermost = len(connection.atomic_blocks) == 1
