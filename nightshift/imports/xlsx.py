@@ -256,6 +256,7 @@ def _rows(
 ) -> Iterator[tuple[int, list[Any]]]:
     buffer = ""
     sheet = None
+    wanted = _Wanted(only) if only is not None else None
     for chunk in chunks:
         buffer += chunk
         if sheet is None:
@@ -267,8 +268,8 @@ def _rows(
             continue
         end += len("</row>")
         part = buffer[:end]
-        if only is not None:  # a few rows wanted: the others are not even split into cells
-            yield from _chosen_rows(part, sheet, only)
+        if wanted is not None:  # a few rows wanted: the others are not even split into cells
+            yield from _chosen_rows(part, sheet, wanted)
             buffer = buffer[end:]
             continue
         cells = _FAST_CELL.findall(part)
@@ -313,17 +314,40 @@ def _fast_rows(cells: list[tuple[str, ...]], sheet: _Sheet) -> Iterator[tuple[in
         yield int(current), row
 
 
-def _chosen_rows(part: str, sheet: _Sheet, only: Container[int]) -> Iterator[tuple[int, list[Any]]]:
-    starts = _ROW_START.findall(part)
-    if len(starts) != part.count("<row"):  # a row without its number: counted one by one
-        yield from _slow_rows(part, sheet, only)
-        return
-    position = 0
-    for number, closed in starts:
-        position = part.find("<row", position) + 4
-        if not closed and int(number) in only:
-            begin = part.find(">", position) + 1
-            yield int(number), _cells(part[begin : part.find("</row>", begin)], sheet)
+class _Wanted:
+    """The rows asked for, in order, and how far the worksheet has been read."""
+
+    def __init__(self, only: Container[int]) -> None:
+        self.only = only
+        self.numbers = sorted(only)  # type: ignore[call-overload]  # a set or mapping of rows
+        self.next = 0  # the first number not yet looked for
+
+
+def _chosen_rows(part: str, sheet: _Sheet, wanted: _Wanted) -> Iterator[tuple[int, list[Any]]]:
+    """The wanted rows of ``part`` (whole rows), found by their ``<row r="…"`` tags without
+    parsing the rows between them."""
+    last = part.rfind('<row r="')
+    if last < 0 or part.count('<row r="') != part.count("<row"):  # rows written otherwise
+        yield from _slow_rows(part, sheet, wanted.only)
+        last_number = max((int(n) for n in re.findall(r'\br="(\d+)"', part)), default=0)
+    else:
+        last_number = int(part[last + 8 : part.index('"', last + 8)])
+        position = 0
+        numbers = wanted.numbers
+        while wanted.next < len(numbers) and numbers[wanted.next] <= last_number:
+            number = numbers[wanted.next]
+            wanted.next += 1
+            found = part.find(f'<row r="{number}"', position)
+            if found < 0:  # a blank row, not written
+                continue
+            position = part.index(">", found)
+            if part[position - 1] == "/":  # a row without cells
+                continue
+            end = part.index("</row>", position)
+            yield number, _cells(part[position + 1 : end], sheet)
+            position = end
+    while wanted.next < len(wanted.numbers) and wanted.numbers[wanted.next] <= last_number:
+        wanted.next += 1
 
 
 def _slow_rows(

@@ -289,6 +289,26 @@ def test_worksheets_written_otherwise_are_still_read(tmp_path, pattern, replacem
     assert rows[1][:3] == ["00000", "Zoë <& “Niterói”> 0", datetime.date(1980, 1, 1)]
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda xml: xml,
+        lambda xml: xml.replace(b'<row r="20"', b'<row spans="1:9" r="20"'),  # r not first
+        lambda xml: xml.replace(b'<row r="15"', b'<row r="14" spans="1:2"/><row r="15"'),
+    ],
+)
+def test_chosen_rows_are_the_rows_reading_every_row_gives(tmp_path, monkeypatch, change):
+    # The error file picks the rejected rows out of the worksheet by their row tags; read a
+    # few hundred characters at a time, rows fall across chunks.
+    source = _rich_workbook_changed(tmp_path, change)
+    monkeypatch.setattr(xlsx, "CHUNK", 300)
+    every = list(source.rows())
+    numbers = [n for n, _cells in every]
+    assert 14 not in numbers
+    for only in ({numbers[0]}, set(numbers[::3]), {numbers[-1], 14, 999}, set(range(60))):
+        assert list(source.rows(only=only)) == [(n, c) for n, c in every if n in only]
+
+
 def test_a_worksheet_damaged_inside_is_reported_as_damaged(tmp_path):
     source = _rich_workbook_changed(
         tmp_path, lambda xml: xml.replace(b"<v>1234.5</v>", b"<v>12x4.5</v>")
