@@ -16,6 +16,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import os
 import zipfile
 from collections.abc import Container, Iterable, Iterator
 from contextlib import contextmanager
@@ -27,7 +28,7 @@ from typing import Any
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from nightshift.imports import xlsx
+from nightshift.imports import reader_process, xlsx
 
 __all__ = ["FORMATS", "FileProblem", "Layout", "Source", "inspect", "open_source"]
 
@@ -35,6 +36,10 @@ FORMATS = ("csv", "xlsx", "xls", "ods")
 # Bytes looked at to detect the encoding and the delimiter: enough for dozens of rows.
 SAMPLE_BYTES = 64 * 1024
 DELIMITERS = (",", ";", "\t", "|")
+# An .xlsx file from this size on is read by a child process (``reader_process``) when read
+# whole, unless NIGHTSHIFT_IMPORT_CHILD_READER_BYTES says otherwise (None: never): below it,
+# starting the process costs more than the overlap saves.
+CHILD_READER_BYTES = 1024 * 1024
 # Upload limit unless NIGHTSHIFT_IMPORT_MAX_BYTES says otherwise.
 MAX_BYTES = 512 * 1024 * 1024
 OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls (and other old Office files)
@@ -326,7 +331,11 @@ class Source:
                 yield first_row + index, cells
 
     def _xlsx_rows(self, only: Container[int] | None) -> Iterator[tuple[int, list[Any]]]:
-        """A worksheet streamed: memory stays flat however long it is."""
+        """A worksheet streamed: memory stays flat however long it is. Read whole and large
+        enough to pay for a process, it is read by a child process while the import works."""
+        if only is None and self._read_in_child():
+            yield from self._child_rows()
+            return
         rows = xlsx.iter_rows(str(self.path), self.layout.sheet, only=only)
         while True:
             with _damaged_as_problem():
@@ -334,8 +343,28 @@ class Source:
             if found is None:
                 return
             number, cells = found
-            if any(cell != "" and cell is not None for cell in cells):
+            if not xlsx.blank(cells):
                 yield number, cells
+
+    def _read_in_child(self) -> bool:
+        threshold = getattr(settings, "NIGHTSHIFT_IMPORT_CHILD_READER_BYTES", CHILD_READER_BYTES)
+        return (
+            threshold is not None
+            and self.path.stat().st_size >= threshold
+            and len(os.sched_getaffinity(0)) > 1
+        )
+
+    def _child_rows(self) -> Iterator[tuple[int, list[Any]]]:
+        chunks = reader_process.iter_chunks(str(self.path), self.layout.sheet)
+        try:
+            while True:
+                with _damaged_as_problem():  # the child's errors are raised as its own
+                    chunk = next(chunks, None)
+                if chunk is None:
+                    return
+                yield from chunk
+        finally:
+            chunks.close()  # a reader left before the end stops its child now
 
     def close(self) -> None:
         self._sheet = None
