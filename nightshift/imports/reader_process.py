@@ -49,11 +49,13 @@ class ReaderStopped(RuntimeError):
     """The child ended without saying why (killed, out of memory): not the file's fault."""
 
 
-def iter_chunks(path: str, sheet: str, *, size: int = CHUNK_ROWS) -> Iterator[list[Row]]:
-    """The non-blank rows of ``sheet`` as ``xlsx.iter_rows`` gives them, in lists of up to
-    ``size``, read by a child process started at the first ``next()``. Raises what reading
-    in-process would raise, or ``ReaderStopped``."""
-    reader = _Reader(path, sheet, size)
+def iter_chunks(
+    path: str, sheet: str, *, size: int = CHUNK_ROWS, skip: int = 0
+) -> Iterator[list[Row]]:
+    """The non-blank rows of ``sheet`` as ``xlsx.iter_rows`` gives them, the first ``skip``
+    left out, in lists of up to ``size``, read by a child process started at the first
+    ``next()``. Raises what reading in-process would raise, or ``ReaderStopped``."""
+    reader = _Reader(path, sheet, size, skip)
     try:
         while (chunk := reader.receive()) is not None:
             yield chunk
@@ -64,7 +66,7 @@ def iter_chunks(path: str, sheet: str, *, size: int = CHUNK_ROWS) -> Iterator[li
 class _Reader:
     """The parent's end: the child process and the pipe its rows come through."""
 
-    def __init__(self, path: str, sheet: str, size: int) -> None:
+    def __init__(self, path: str, sheet: str, size: int, skip: int) -> None:
         read_end, write_end = os.pipe()
         try:
             environment = dict(os.environ)
@@ -72,7 +74,21 @@ class _Reader:
                 filter(None, [_PACKAGE_ROOT, environment.get("PYTHONPATH")])
             )
             self.process = subprocess.Popen(  # noqa: S603 — our interpreter and module
-                [sys.executable, "-m", __name__, str(path), sheet, str(size), str(write_end)],
+                # -S: no site-packages to set up (their .pth files take ~30 ms): the
+                # standard library and PYTHONPATH are all the child needs; -P: not the
+                # working directory's packages either.
+                [
+                    sys.executable,
+                    "-S",
+                    "-P",
+                    "-m",
+                    __name__,
+                    str(path),
+                    sheet,
+                    str(size),
+                    str(skip),
+                    str(write_end),
+                ],
                 stdin=subprocess.DEVNULL,
                 pass_fds=(write_end,),
                 env=environment,
@@ -127,10 +143,13 @@ def _send(fd: int, message: tuple[str, Any]) -> None:
         data = data[os.write(fd, data) :]
 
 
-def _read(path: str, sheet: str, size: int, fd: int) -> None:
+def _read(path: str, sheet: str, size: int, skip: int, fd: int) -> None:
     chunk: list[Row] = []
     for number, cells in xlsx.iter_rows(path, sheet):
         if not xlsx.blank(cells):
+            if skip:
+                skip -= 1
+                continue
             chunk.append((number, cells))
             if len(chunk) == size:
                 _send(fd, ("rows", chunk))
@@ -151,11 +170,12 @@ def _error(exc: Exception) -> Exception:
 
 
 def main(argv: list[str]) -> None:
-    """``python -m nightshift.imports.reader_process PATH SHEET SIZE FD``: read, send, exit."""
+    """``python -m nightshift.imports.reader_process PATH SHEET SIZE SKIP FD``: read, send,
+    exit."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the import's to handle
-    path, sheet, size, fd = argv[1], argv[2], int(argv[3]), int(argv[4])
+    path, sheet, size, skip, fd = argv[1], argv[2], int(argv[3]), int(argv[4]), int(argv[5])
     try:
-        _read(path, sheet, size, fd)
+        _read(path, sheet, size, skip, fd)
     except BrokenPipeError:  # the import stopped reading
         return
     except Exception as exc:

@@ -7,10 +7,11 @@ import datetime
 import gc
 import re
 import zipfile
+from itertools import islice
 
 import pytest
 
-from nightshift.imports import reader_process, xlsx
+from nightshift.imports import reader_process, reading, xlsx
 from nightshift.imports.reading import CHILD_READER_BYTES, FileProblem, Source, inspect
 from tests.imports.files import FIXTURES, csv_bytes, ods_bytes, xlsx_bytes
 
@@ -311,7 +312,9 @@ def test_a_streamed_worksheet_cut_short_fails_when_counted(tmp_path):
 
 @pytest.fixture
 def children(monkeypatch):
-    """The reader processes started during the test (to see that each one was reaped)."""
+    """The reader processes started during the test (to see that each one was reaped); the
+    child takes over the import's reading after its first 5 rows."""
+    monkeypatch.setattr(reading, "IN_PROCESS_ROWS", 5)
     started = []
     popen = reader_process.subprocess.Popen
 
@@ -336,12 +339,14 @@ def test_the_child_process_reads_the_rows_read_in_process(tmp_path, settings, ch
     chunks = list(reader_process.iter_chunks(str(path), "Contacts & Co", size=7))
     assert [len(chunk) for chunk in chunks] == [7] * 5 + [6]
     assert [row for chunk in chunks for row in chunk] == expected
-    # Through the import's reading: the same rows, values and types as calamine gives
-    # (the test above), so the same as in-process.
+    skipped = reader_process.iter_chunks(str(path), "Contacts & Co", size=7, skip=3)
+    assert [row for chunk in skipped for row in chunk] == expected[3:]
+    # Through the import's reading (its first 5 rows read in-process): the same rows, values
+    # and types as calamine gives (the test above), so the same as in-process.
     settings.NIGHTSHIFT_IMPORT_CHILD_READER_BYTES = 0
     source = Source(path, inspect(path, sheet="Contacts & Co"))
     assert list(source.rows()) == expected
-    assert len(children) == 2
+    assert len(children) == 3
     assert all(child.returncode == 0 for child in children)
     types = {type(cell) for _n, cells in expected for cell in cells}
     assert types == {str, float, bool, datetime.date, datetime.datetime, datetime.time}
@@ -361,7 +366,8 @@ def test_the_child_process_keeps_escaped_characters(tmp_path):
 @pytest.mark.parametrize(
     ("change", "error", "message"),
     [
-        (lambda xml: xml.replace(b"<v>1234.5</v>", b"<v>12x4.5</v>"), ValueError, "12x4.5"),
+        # Both further down than the first 5 rows, read in-process.
+        (lambda xml: xml.replace(b"<v>1254.5</v>", b"<v>12x4.5</v>"), ValueError, "12x4.5"),
         (lambda xml: xml[: len(xml) // 2], ValueError, "the worksheet ends before its rows do"),
     ],
 )
@@ -418,17 +424,19 @@ def test_a_reader_left_before_the_end_leaves_no_process(tmp_path, children, leav
     assert stream.closed
 
 
-def test_an_import_reading_only_its_header_leaves_no_process(tmp_path, settings, children):
+def test_an_import_reading_its_first_rows_leaves_no_process(tmp_path, settings, children):
     settings.NIGHTSHIFT_IMPORT_CHILD_READER_BYTES = 0
     path = tmp_path / "f.xlsx"
     path.write_bytes(_content(5000))
     source = Source(path, inspect(path))
     assert next(source.rows()) == (1, ["Code", "Name"])
+    assert list(islice(source.rows(), 5))[-1] == (5, ["C3", "Name 3"])
+    assert children == []  # the first rows are read in-process
     rows = source.rows()
-    assert [next(rows) for _ in range(3)][-1] == (3, ["C1", "Name 1"])
+    assert list(islice(rows, 10))[-1] == (10, ["C8", "Name 8"])
     rows.close()
-    assert len(children) == 2
-    assert all(child.returncode is not None for child in children)
+    (child,) = children
+    assert child.returncode is not None
 
 
 def test_a_child_process_that_dies_is_reported_as_such(tmp_path, children):
