@@ -357,7 +357,7 @@ class Source:
         return (
             threshold is not None
             and self.path.stat().st_size >= threshold
-            and len(os.sched_getaffinity(0)) > 1
+            and _cores() > 1  # else nothing to overlap with
         )
 
     def _child_rows(self) -> Iterator[tuple[int, list[Any]]]:
@@ -387,6 +387,13 @@ class Source:
 
     def close(self) -> None:
         self._sheet = None
+
+
+def _cores() -> int:
+    """The cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 @contextmanager
