@@ -16,6 +16,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import os
 import zipfile
 from collections.abc import Container, Iterable, Iterator
 from contextlib import contextmanager
@@ -27,7 +28,7 @@ from typing import Any
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from nightshift.imports import xlsx
+from nightshift.imports import reader_process, xlsx
 
 __all__ = ["FORMATS", "FileProblem", "Layout", "Source", "inspect", "open_source"]
 
@@ -35,6 +36,14 @@ FORMATS = ("csv", "xlsx", "xls", "ods")
 # Bytes looked at to detect the encoding and the delimiter: enough for dozens of rows.
 SAMPLE_BYTES = 64 * 1024
 DELIMITERS = (",", ";", "\t", "|")
+# An .xlsx file from this size on is read by a child process (``reader_process``) when read
+# whole, unless NIGHTSHIFT_IMPORT_CHILD_READER_BYTES says otherwise (None: never): below it,
+# starting the process costs more than the overlap saves.
+CHILD_READER_BYTES = 1024 * 1024
+# Rows of such a file read in-process before the child takes over: the header and the
+# mapping's sample rows never start a process, and they are parsed here anyway (a megabyte of
+# the worksheet, about 1,700 rows of ten cells, is split into cells at a time).
+IN_PROCESS_ROWS = 1_000
 # Upload limit unless NIGHTSHIFT_IMPORT_MAX_BYTES says otherwise.
 MAX_BYTES = 512 * 1024 * 1024
 OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls (and other old Office files)
@@ -325,8 +334,14 @@ class Source:
             if any(cell != "" and cell is not None for cell in cells):
                 yield first_row + index, cells
 
-    def _xlsx_rows(self, only: Container[int] | None) -> Iterator[tuple[int, list[Any]]]:
-        """A worksheet streamed: memory stays flat however long it is."""
+    def _xlsx_rows(
+        self, only: Container[int] | None, *, child: bool = True
+    ) -> Iterator[tuple[int, list[Any]]]:
+        """A worksheet streamed: memory stays flat however long it is. Read whole and large
+        enough to pay for a process, it is read by a child process while the import works."""
+        if only is None and child and self._read_in_child():
+            yield from self._child_rows()
+            return
         rows = xlsx.iter_rows(str(self.path), self.layout.sheet, only=only)
         while True:
             with _damaged_as_problem():
@@ -334,11 +349,51 @@ class Source:
             if found is None:
                 return
             number, cells = found
-            if any(cell != "" and cell is not None for cell in cells):
+            if not xlsx.blank(cells):
                 yield number, cells
+
+    def _read_in_child(self) -> bool:
+        threshold = getattr(settings, "NIGHTSHIFT_IMPORT_CHILD_READER_BYTES", CHILD_READER_BYTES)
+        return (
+            threshold is not None
+            and self.path.stat().st_size >= threshold
+            and _cores() > 1  # else nothing to overlap with
+        )
+
+    def _child_rows(self) -> Iterator[tuple[int, list[Any]]]:
+        """The first rows read here (a look at the header or the first rows never starts a
+        process), the others by the child."""
+        rows = self._xlsx_rows(None, child=False)
+        for count, (number, cells) in enumerate(rows, start=1):
+            yield number, cells
+            if count == IN_PROCESS_ROWS:
+                break
+        else:
+            return  # the whole worksheet was read here
+        rows.close()
+        chunks = reader_process.iter_chunks(str(self.path), self.layout.sheet, skip=IN_PROCESS_ROWS)
+        try:
+            while True:
+                with _damaged_as_problem():  # the child's errors are raised as its own
+                    chunk = next(chunks, None)
+                if chunk is None:
+                    return
+                if chunk[0][0] <= number:  # never: both skip the same rows
+                    raise RuntimeError("the worksheet reader process went astray")
+                number = chunk[-1][0]
+                yield from chunk
+        finally:
+            chunks.close()  # a reader left before the end stops its child now
 
     def close(self) -> None:
         self._sheet = None
+
+
+def _cores() -> int:
+    """The cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 @contextmanager

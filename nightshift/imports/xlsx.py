@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-__all__ = ["Unsupported", "count_rows", "iter_rows", "readable"]
+__all__ = ["Unsupported", "blank", "count_rows", "iter_rows", "readable"]
 
 CHUNK = 1 << 20  # characters of the worksheet decoded at a time
 
@@ -74,6 +74,11 @@ def iter_rows(
         strings = _shared_strings(archive)
         with archive.open(member) as stream:
             yield from _rows(_chunks(stream), strings, kinds, base, only)
+
+
+def blank(cells: list[Any]) -> bool:
+    """Whether a row has no value (a row of empty cells or styled ones): not a row to import."""
+    return all(cell == "" or cell is None for cell in cells)
 
 
 def readable(path: str, sheet: str) -> bool:

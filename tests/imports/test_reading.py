@@ -4,12 +4,15 @@ and the files that cannot be read at all."""
 from __future__ import annotations
 
 import datetime
+import gc
 import re
+import zipfile
+from itertools import islice
 
 import pytest
 
-from nightshift.imports import xlsx
-from nightshift.imports.reading import FileProblem, Source, inspect
+from nightshift.imports import reader_process, reading, xlsx
+from nightshift.imports.reading import CHILD_READER_BYTES, FileProblem, Source, inspect
 from tests.imports.files import FIXTURES, csv_bytes, ods_bytes, xlsx_bytes
 
 ROWS = [["Código", "Nome", "Cidade"], ["00042", "José", "São Paulo"], ["00043", "Zoë", "Niterói"]]
@@ -322,3 +325,159 @@ def test_a_streamed_worksheet_cut_short_fails_when_counted(tmp_path):
     source = _rich_workbook_changed(tmp_path, lambda xml: xml[: len(xml) // 2])
     with pytest.raises(FileProblem, match="damaged or incomplete"):
         source.count()
+
+
+# -- the worksheet read by a child process --------------------------------------------------
+
+
+@pytest.fixture
+def children(monkeypatch):
+    """The reader processes started during the test (to see that each one was reaped); the
+    child takes over the import's reading after its first 5 rows."""
+    monkeypatch.setattr(reading, "IN_PROCESS_ROWS", 5)
+    started = []
+    popen = reader_process.subprocess.Popen
+
+    def recording(*args, **kwargs):
+        started.append(popen(*args, **kwargs))
+        return started[-1]
+
+    monkeypatch.setattr(reader_process.subprocess, "Popen", recording)
+    return started
+
+
+def _in_process(path, sheet):
+    return [(n, cells) for n, cells in xlsx.iter_rows(str(path), sheet) if not xlsx.blank(cells)]
+
+
+@pytest.mark.parametrize("date_1904", [False, True])
+def test_the_child_process_reads_the_rows_read_in_process(tmp_path, settings, children, date_1904):
+    path = tmp_path / "rich.xlsx"
+    _rich_workbook(path, date_1904=date_1904)
+    expected = _in_process(path, "Contacts & Co")
+    # Several chunks, the last one short.
+    chunks = list(reader_process.iter_chunks(str(path), "Contacts & Co", size=7))
+    assert [len(chunk) for chunk in chunks] == [7] * 5 + [6]
+    assert [row for chunk in chunks for row in chunk] == expected
+    skipped = reader_process.iter_chunks(str(path), "Contacts & Co", size=7, skip=3)
+    assert [row for chunk in skipped for row in chunk] == expected[3:]
+    # Through the import's reading (its first 5 rows read in-process): the same rows, values
+    # and types as calamine gives (the test above), so the same as in-process.
+    settings.NIGHTSHIFT_IMPORT_CHILD_READER_BYTES = 0
+    source = Source(path, inspect(path, sheet="Contacts & Co"))
+    assert list(source.rows()) == expected
+    assert len(children) == 3
+    assert all(child.returncode == 0 for child in children)
+    types = {type(cell) for _n, cells in expected for cell in cells}
+    assert types == {str, float, bool, datetime.date, datetime.datetime, datetime.time}
+
+
+def test_the_child_process_keeps_escaped_characters(tmp_path):
+    path = tmp_path / "f.xlsx"
+    texts = ["a_x000D_b", "_x0041_", "<&>", "“quoted”", " spaced ", "x\ny", "00123"]
+    path.write_bytes(
+        xlsx_bytes([["Code", "Note"], *[[f"C{n}", text] for n, text in enumerate(texts)]])
+    )
+    chunks = list(reader_process.iter_chunks(str(path), "Sheet1"))
+    assert [row for chunk in chunks for row in chunk] == _in_process(path, "Sheet1")
+    assert [cells[1] for _n, cells in chunks[0][1:]] == texts
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "message"),
+    [
+        # Both further down than the first 5 rows, read in-process.
+        (lambda xml: xml.replace(b"<v>1254.5</v>", b"<v>12x4.5</v>"), ValueError, "12x4.5"),
+        (lambda xml: xml[: len(xml) // 2], ValueError, "the worksheet ends before its rows do"),
+    ],
+)
+def test_errors_in_the_child_process_are_raised_as_in_process(  # noqa: PLR0917 — parameters
+    tmp_path, settings, children, change, error, message
+):
+    source = _rich_workbook_changed(tmp_path, change)
+    path, sheet = str(source.path), source.layout.sheet
+    with pytest.raises(error, match=message) as in_process:
+        list(xlsx.iter_rows(path, sheet))
+    with pytest.raises(error, match=message) as in_child:
+        list(reader_process.iter_chunks(path, sheet))
+    assert str(in_child.value) == str(in_process.value)
+    assert "In the worksheet reader process" in in_child.value.__notes__[0]
+    # And so the import reports the file as it does when reading in-process.
+    settings.NIGHTSHIFT_IMPORT_CHILD_READER_BYTES = 0
+    with pytest.raises(FileProblem, match="damaged or incomplete"):
+        list(source.rows())
+    assert all(child.returncode == 0 for child in children)
+
+
+def test_an_unknown_sheet_and_a_broken_zip_fail_in_the_child_as_in_process(tmp_path):
+    path = tmp_path / "f.xlsx"
+    path.write_bytes(xlsx_bytes(ROWS))
+    with pytest.raises(xlsx.Unsupported):
+        next(reader_process.iter_chunks(str(path), "Nope"))
+    path.write_bytes(b"PK\x03\x04 not a zip after all")
+    with pytest.raises(zipfile.BadZipFile, match="File is not a zip file"):
+        next(reader_process.iter_chunks(str(path), "Sheet1"))
+
+
+def _content(rows: int) -> bytes:
+    return xlsx_bytes([["Code", "Name"], *[[f"C{n}", f"Name {n}"] for n in range(rows)]])
+
+
+@pytest.mark.parametrize("leave", ["close", "drop", "collect"])
+def test_a_reader_left_before_the_end_leaves_no_process(tmp_path, children, leave):
+    path = tmp_path / "f.xlsx"
+    path.write_bytes(_content(5000))
+    chunks = reader_process.iter_chunks(str(path), "Sheet1", size=10)
+    assert len(next(chunks)) == 10
+    (child,) = children
+    stream = chunks.gi_frame.f_locals["reader"].stream
+    if leave == "close":
+        chunks.close()
+    elif leave == "drop":
+        del chunks
+    else:  # in a reference cycle: the collector's finalizer stops it
+        cycle = [chunks]
+        cycle.append(cycle)
+        del chunks, cycle
+        gc.collect()
+    assert child.returncode is not None  # ended and reaped: no zombie
+    assert stream.closed
+
+
+def test_an_import_reading_its_first_rows_leaves_no_process(tmp_path, settings, children):
+    settings.NIGHTSHIFT_IMPORT_CHILD_READER_BYTES = 0
+    path = tmp_path / "f.xlsx"
+    path.write_bytes(_content(5000))
+    source = Source(path, inspect(path))
+    assert next(source.rows()) == (1, ["Code", "Name"])
+    assert list(islice(source.rows(), 5))[-1] == (5, ["C3", "Name 3"])
+    assert children == []  # the first rows are read in-process
+    rows = source.rows()
+    assert list(islice(rows, 10))[-1] == (10, ["C8", "Name 8"])
+    rows.close()
+    (child,) = children
+    assert child.returncode is not None
+
+
+def test_a_child_process_that_dies_is_reported_as_such(tmp_path, children):
+    path = tmp_path / "f.xlsx"
+    path.write_bytes(_content(5000))
+    chunks = reader_process.iter_chunks(str(path), "Sheet1", size=10)
+    next(chunks)
+    children[0].kill()
+    with pytest.raises(reader_process.ReaderStopped, match="exit code -9"):
+        list(chunks)
+
+
+def test_small_files_and_chosen_rows_are_read_in_process(tmp_path, settings, children):
+    path = tmp_path / "f.xlsx"
+    path.write_bytes(_content(50))
+    source = Source(path, inspect(path))
+    assert source.path.stat().st_size < CHILD_READER_BYTES
+    assert len(list(source.rows())) == 51
+    settings.NIGHTSHIFT_IMPORT_CHILD_READER_BYTES = 0
+    assert list(source.rows(only={2, 3})) == [(2, ["C0", "Name 0"]), (3, ["C1", "Name 1"])]
+    assert source.count() == 51
+    settings.NIGHTSHIFT_IMPORT_CHILD_READER_BYTES = None
+    assert len(list(source.rows())) == 51
+    assert children == []
