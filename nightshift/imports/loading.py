@@ -42,6 +42,7 @@ from nightshift.imports.conversion import (
     to_text,
 )
 from nightshift.imports.registry import Field, FieldType, Importer
+from nightshift.imports.seen import SeenKeys
 
 __all__ = ["CREATE", "REJECT", "UPDATE", "Loader", "Options", "RowResult"]
 
@@ -152,7 +153,8 @@ class Loader:
             and not options.update_existing
             and _unique_together(self.model, importer.match)
         )
-        self.seen: set[Any] = set()  # match keys of the rows read so far (duplicates)
+        # The match keys of the rows read so far (duplicates), in a few bytes each.
+        self.seen = SeenKeys()
         self.found: dict[str, dict[str, int]] = {f.name: {} for f in self.references}
         self.width = len(self.columns)
         self._notes: dict[int, list[str]] = {}  # a preview's "creates …" per row
@@ -278,7 +280,7 @@ class Loader:
         for position, ((row, _cells), values) in enumerate(zip(rows, records, strict=True)):
             problems = errors.get(position)
             key = self.key_of(row, values) if problems is None else None
-            if key is not None and key in seen:
+            if key is not None and not seen.add(key):  # added unless an earlier row had it
                 problems = [
                     _(
                         "%(where)s: “%(code)s” repeats the code of an earlier row of the file; "
@@ -286,8 +288,6 @@ class Loader:
                     )
                     % {"where": self.label(self.importer.match[-1]), "code": _show(key)}
                 ]
-            elif key is not None:
-                seen.add(key)
             if problems:
                 rejected.append(RowResult(row, REJECT, " ".join(problems)))
                 continue
