@@ -34,6 +34,7 @@ import datetime as dt
 import json
 import os
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -174,6 +175,8 @@ def measure_import(path: Path, user) -> dict:
         "state": summary["state"],
         "rate": summary["rows"] / elapsed,
         "peak_mb": peak_rss_mb(),
+        # The .xlsx reader process, when one read the worksheet (the largest child so far).
+        "reader_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     }
 
 
@@ -413,11 +416,14 @@ def report(count: int, results: dict[str, dict], sample: int) -> None:
             if fmt not in figures:
                 continue
             f = figures[fmt]
+            reader = f.get("reader_mb", 0) if fmt == "xlsx" else 0
+            memory = f["peak_mb"] + reader  # the import's process and its reader process
             out(
                 f"  {fmt:<5} end to end {f['rate']:>10,.0f} rows/s  ({f['seconds']:.1f} s; "
                 f"{f['rows'] / f['cpu_seconds']:,.0f} rows per CPU second of this process; "
                 f"created {f['created']:,}, rejected {f['rejected']:,}, state {f['state']}), "
-                f"peak RSS {f['peak_mb']:.0f} MB\n"
+                f"peak RSS {f['peak_mb']:.0f} MB"
+                + (f" + {reader:.0f} MB its worksheet reader process\n" if reader else "\n")
             )
             goal = TARGETS.get((vendor, fmt), XLSX_TARGET if fmt == "xlsx" else None)
             if goal:
@@ -431,10 +437,10 @@ def report(count: int, results: dict[str, dict], sample: int) -> None:
                 )
             lines.append(
                 target(
-                    f"{vendor} {fmt} peak RSS (MB)",
-                    f"{f['peak_mb']:.0f}",
+                    f"{vendor} {fmt} peak RSS (MB, with the reader process)",
+                    f"{memory:.0f}",
                     f"< {RSS_TARGET_MB}",
-                    f["peak_mb"] < RSS_TARGET_MB,
+                    memory < RSS_TARGET_MB,
                 )
             )
         if "orm_loop" not in figures:
