@@ -16,6 +16,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -59,6 +60,43 @@ def reset_peak_rss() -> bool:
     except OSError:
         return False
     return True
+
+
+class ChildrenPeak:
+    """The largest peak resident memory of this process's child processes whose command line
+    holds ``marker``, while it runs (Linux: their ``VmHWM``, looked at every 20 ms until each
+    ends: a child's own once it runs its program, not the memory it shared with this process
+    before, which ``getrusage`` counts)."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker.encode()
+        self.mb = 0.0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> ChildrenPeak:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        me = str(os.getpid())
+        while not self._done.wait(0.02):
+            for stat in Path("/proc").glob("[0-9]*/stat"):
+                try:
+                    if stat.read_text().rsplit(")", 1)[1].split()[1] != me:
+                        continue
+                    if self.marker not in (stat.parent / "cmdline").read_bytes():
+                        continue
+                    status = (stat.parent / "status").read_text()
+                except (OSError, IndexError):
+                    continue
+                found = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+                if found:
+                    self.mb = max(self.mb, int(found.group(1)) / 1024)
 
 
 # -- figures ---------------------------------------------------------------------------------

@@ -34,14 +34,20 @@ import datetime as dt
 import json
 import os
 import random
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from _common import django_on, peak_rss_mb, reset_peak_rss, scratch_database, target
+from _common import (
+    ChildrenPeak,
+    django_on,
+    peak_rss_mb,
+    reset_peak_rss,
+    scratch_database,
+    target,
+)
 
 HEADER = [
     "Code",
@@ -161,7 +167,10 @@ def measure_import(path: Path, user) -> dict:
         user=user, entity="contacts", upload_id=upload.pk, notify_on_completion=False
     )
     run = fire_task_now(task)
-    with registered(ApplicationServer.default()) as worker_id:
+    with (
+        registered(ApplicationServer.default()) as worker_id,
+        ChildrenPeak("reader_process") as reader,
+    ):
         run = engine.execute(run.pk, worker_id=worker_id)
     elapsed = time.perf_counter() - started
     cpu = time.process_time() - cpu
@@ -175,8 +184,7 @@ def measure_import(path: Path, user) -> dict:
         "state": summary["state"],
         "rate": summary["rows"] / elapsed,
         "peak_mb": peak_rss_mb(),
-        # The .xlsx reader process, when one read the worksheet (the largest child so far).
-        "reader_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        "reader_mb": reader.mb,  # the .xlsx worksheet reader process, when one read it
     }
 
 

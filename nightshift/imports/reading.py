@@ -41,8 +41,8 @@ DELIMITERS = (",", ";", "\t", "|")
 # starting the process costs more than the overlap saves.
 CHILD_READER_BYTES = 1024 * 1024
 # Rows of such a file read in-process before the child takes over: the header and the
-# mapping's sample rows never start a process, and they are parsed here anyway (a megabyte of
-# the worksheet, about 1,700 rows of ten cells, is split into cells at a time).
+# mapping's sample rows never start a process, and they are parsed here anyway (a quarter of a
+# megabyte of the worksheet, about 430 rows of ten cells, is split into cells at a time).
 IN_PROCESS_ROWS = 1_000
 # Upload limit unless NIGHTSHIFT_IMPORT_MAX_BYTES says otherwise.
 MAX_BYTES = 512 * 1024 * 1024
