@@ -339,9 +339,8 @@ class ImportData(_ImportProcess):
         elif connection.vendor == "postgresql":
             # The next batch is read, checked and looked up while the database writes this one
             # (started once this one's rows are ready to send: until then the two would take
-            # turns);
-            # looked up only when the batch's transaction is the outermost, so that another
-            # connection sees all that the import may refer to.
+            # turns); looked up only when the batch's transaction is the outermost, so that
+            # another connection sees all that the import may refer to.
             outermost = len(connection.atomic_blocks) == 1
 
             def read_ahead() -> None:
