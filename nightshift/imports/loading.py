@@ -309,10 +309,10 @@ class Loader:
 
     def _resolve(
         self, good: list[tuple[int, dict[str, Any], Any]], *, write: bool
-    ) -> tuple[list[tuple[int, dict[str, Any], Any]], list[RowResult], dict[str, set[str]]]:
+    ) -> tuple[list[tuple[int, dict[str, Any], Any]], list[RowResult]]:
         """Replace reference values by ids; rows naming a missing record are rejected unless
-        it may be created. Returns the rows, the rejects and, per field, what was (or in a
-        preview would be) created."""
+        it may be created (on write; a preview notes what it would create). Returns the rows
+        and the rejects."""
         created: dict[str, set[str]] = {}
         for f in self.references:
             wanted = {v[f.name] for _r, v, _k in good if v.get(f.name) not in (None, "")}
@@ -346,7 +346,7 @@ class Loader:
                 rejected.append(RowResult(row, REJECT, " ".join(errors)))
             else:
                 kept.append((row, values, key))
-        return kept, rejected, created
+        return kept, rejected
 
     def _look_up(self, f: Field, values: set[str]) -> None:
         if not values:
@@ -420,19 +420,10 @@ class Loader:
 
     # -- the batch ------------------------------------------------------------------------
 
-    def _plan(
-        self, rows: Sequence[tuple[int, Sequence[Any]]], *, write: bool, prepared: Prepared | None
-    ) -> Prepared:
-        if prepared is None:
-            prepared = Prepared(*self._check(rows))
-        if prepared.planned is None:
-            self._settle(prepared, write=write, optimistic=self.optimistic)
-        return prepared
-
     def _settle(self, prepared: Prepared, *, write: bool, optimistic: bool) -> None:
         """References resolved, existing records found (not when the rows are to be written
         as new ``optimistic``-ally), each row's own rules applied."""
-        resolved, missing, _created = self._resolve(prepared.good, write=write)
+        resolved, missing = self._resolve(prepared.good, write=write)
         prepared.resolved = resolved
         prepared.rejected = [*prepared.rejected, *missing]
         prepared.optimistic = optimistic
@@ -497,7 +488,10 @@ class Loader:
         ``prepare`` made of them, when it ran ahead. ``sent`` is called once the rows are on
         their way to the database (or ready to go, as COPY text), before waiting for it to
         have written them."""
-        prepared = self._plan(rows, write=True, prepared=prepared)
+        if prepared is None:
+            prepared = Prepared(*self._check(rows))
+        if prepared.planned is None:  # not looked up ahead
+            self._settle(prepared, write=True, optimistic=self.optimistic)
         self._writer.sent = sent
         try:
             try:
