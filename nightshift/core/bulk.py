@@ -12,10 +12,11 @@ from __future__ import annotations
 import datetime
 import decimal
 import json
+import sqlite3
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import chain, repeat
 from typing import Any
 
 from django.db import connection, models
@@ -24,7 +25,7 @@ from django.utils import timezone
 
 from nightshift.core.audit import current_actor
 
-__all__ = ["InArray", "Same", "copy_text", "in_array_sql", "insert_rows"]
+__all__ = ["InArray", "Same", "copy_text", "in_array_sql", "insert_many", "insert_rows"]
 
 
 def in_array_sql(column: str, values: list, cast: str, vendor: str) -> tuple[str, list]:
@@ -68,7 +69,7 @@ class InArray(Lookup):
 
 def insert_rows(model: type[models.Model], names: Sequence[str], rows: Iterable[Sequence]) -> int:
     """Insert ``rows`` (values of the fields ``names``, in that order) into ``model``'s table:
-    COPY on PostgreSQL, one ``executemany`` elsewhere. Returns the number of rows.
+    COPY on PostgreSQL, ``insert_many`` elsewhere. Returns the number of rows.
 
     Every other column but the primary key gets its field's default, as an unsaved instance
     would; on an audited model the log information (who, from which unit, when) is stamped as
@@ -89,23 +90,54 @@ def insert_rows(model: type[models.Model], names: Sequence[str], rows: Iterable[
     count = 0
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            # The driver's errors raised as Django's (IntegrityError …), as execute raises them.
+            with (
+                connection.wrap_database_errors,
+                cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+            ):
                 for row in rows:
                     copy.write_row((*row, *defaults))
                     count += 1
             return count
         # Other backends store some types their own way (SQLite: datetimes as naive UTC text),
         # so each value goes through its field as the ORM would send it.
-        placeholders = ", ".join(["%s"] * (len(given) + len(rest)))
         prepare = [field.get_db_prep_save for field in given]
 
         def prepared(row: Sequence) -> Iterable:
             return (prep(value, connection) for prep, value in zip(prepare, row, strict=True))
 
         values = [(*prepared(row), *defaults) for row in rows]
-        sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608
-        cursor.executemany(sql, values)
+        insert_many(cursor, f"INSERT INTO {table} ({columns})", values)
         return len(values)
+
+
+def insert_many(cursor, insert: str, rows: Sequence[Sequence], suffix: str = "") -> None:
+    """Run ``insert`` (``INSERT INTO table (columns)``) with ``rows`` as its values, followed
+    by ``suffix`` (``ON CONFLICT …``); both are SQL made from a model, never input.
+
+    On SQLite a statement carries as many rows as it may take parameters (hundreds): the
+    database writes them in one step, during which Python's lock is free for another thread,
+    and without Python binding and stepping a statement per row as ``executemany`` does.
+    Elsewhere, one ``executemany``."""
+    if not rows:
+        return
+    width = len(rows[0])
+    db = cursor.db
+    if db.vendor != "sqlite":
+        placeholders = ", ".join(["%s"] * width)
+        cursor.executemany(f"{insert} VALUES ({placeholders}) {suffix}", rows)
+        return
+    raw = db.connection
+    per = max(1, raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width)
+    row = "(" + ", ".join(["?"] * width) + ")"
+    with db.wrap_database_errors:
+        for start in range(0, len(rows), per):
+            chunk = rows[start : start + per]
+            # The driver's own connection: Django's cursor would rewrite every placeholder.
+            raw.execute(
+                f"{insert} VALUES {', '.join([row] * len(chunk))} {suffix}",
+                list(chain.from_iterable(chunk)),
+            )
 
 
 def _audit_stamps() -> dict[str, Any]:

@@ -4,10 +4,10 @@
 per row — created, updated or rejected with the reason — after writing the batch with one
 statement per table: on PostgreSQL the new records ``COPY``'d straight into the table (as COPY
 text made a column at a time) and the existing ones ``COPY``'d into a staging table then
-written by ``INSERT … SELECT … ON CONFLICT``; on SQLite ``executemany`` of ``INSERT … ON
-CONFLICT``. With "update existing records" off, PostgreSQL writes the rows as new without
+written by ``INSERT … SELECT … ON CONFLICT``; on SQLite ``INSERT … ON CONFLICT`` of hundreds of
+rows a statement. With "update existing records" off, PostgreSQL writes the rows as new without
 looking their codes up, the code's unique constraint deciding: when the database refuses the
-batch, it is looked up and written again. Only when the database refuses the statement of a
+batch, it is looked up and written again. Only when the database refuses a statement of a
 looked-up batch (a constraint no row check foresaw) are its rows written one by one, each in a
 savepoint, so that only the rows at fault are rejected, with the database's reason.
 
@@ -34,7 +34,7 @@ from django.db import DatabaseError, IntegrityError, connection, models, transac
 from django.utils.translation import gettext as _
 
 from nightshift.core.audit import stamp
-from nightshift.core.bulk import Same, copy_text, in_array_sql
+from nightshift.core.bulk import Same, copy_text, in_array_sql, insert_many
 from nightshift.imports.conversion import (
     ConversionError,
     column_converter,
@@ -586,10 +586,8 @@ class _Writer:
             self.on_conflict = f"ON CONFLICT ({conflict}) DO NOTHING"
         placeholders = ", ".join(["%s"] * len(self.fields))
         # Table and column names come from the model, never from the file.
-        self.insert = (
-            f"INSERT INTO {self.table} ({self.columns}) VALUES ({placeholders}) "  # noqa: S608
-            f"{self.on_conflict}"
-        )
+        self.into = f"INSERT INTO {self.table} ({self.columns})"
+        self.insert = f"{self.into} VALUES ({placeholders}) {self.on_conflict}"
 
     def _defaults(self) -> dict[str, Any]:
         """A created record's values for the fields the file does not give."""
@@ -661,8 +659,10 @@ class _Writer:
                 if connection.vendor == "postgresql":
                     self._copy(planned, copy, optimistic)
                 else:
+                    params = params or self.params(planned)
+                    self.notify_sent()  # the database writes without Python: the next batch may go
                     with connection.cursor() as cursor:
-                        cursor.executemany(self.insert, params or self.params(planned))
+                        insert_many(cursor, self.into, params, self.on_conflict)
         except DatabaseError:
             if optimistic:  # the codes were not looked up: the rows are, first
                 raise _CodeTaken from None

@@ -336,7 +336,7 @@ class ImportData(_ImportProcess):
         if [row for row, _cells in rows] != ids:  # not the batch next_keys gave
             cells_of = dict(rows)
             rows, prepared = [(row, cells_of[row]) for row in ids], None
-        elif connection.vendor == "postgresql":
+        else:
             # The next batch is read, checked and looked up while the database writes this one
             # (started once this one's rows are ready to send: until then the two would take
             # turns); looked up only when the batch's transaction is the outermost, so that
@@ -407,9 +407,9 @@ class ImportData(_ImportProcess):
 
 class _ReadAhead:
     """The next batch of a file read, checked, looked up (references, existing codes) and made
-    ready to write, in a thread of its own while the database writes the current one: on
-    PostgreSQL the worker waits for the server most of a batch's time. (On SQLite the writing
-    is the worker's own work, so there is nothing to overlap.) The thread reads with a
+    ready to write, in a thread of its own while the database writes the current one: the
+    worker waits for the PostgreSQL server most of a batch's time, and SQLite writes hundreds
+    of rows a statement without holding Python's lock. The thread reads with a
     connection of its own, which sees what is committed: a code the batch in flight writes is
     not there yet, but a row repeating it is already reported as a repeat by the check."""
 

@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import datetime
+import sqlite3
 from datetime import UTC
 from decimal import Decimal
 
 import pytest
 import time_machine
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
 from nightshift.core.audit import acting_as
 from nightshift.core.bulk import Same, copy_text, insert_rows
@@ -89,6 +90,40 @@ def test_insert_rows_keeps_dates_and_decimals_exact(db):
         Decimal("1234.56"),
         Decimal("0.01"),
     )
+
+
+@pytest.fixture
+def three_rows_a_statement():
+    """On SQLite, as few parameters a statement as three product families take (it takes
+    32,766, hundreds of rows); the INSERT statements it runs, as they run."""
+    statements: list[str] = []
+    if connection.vendor != "sqlite":  # one executemany: no statement holds more than a row
+        yield statements
+        return
+    width = len([f for f in ProductFamily._meta.concrete_fields if not f.primary_key])
+    connection.ensure_connection()
+    raw = connection.connection
+    limit = raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 3 * width)
+    raw.set_trace_callback(lambda sql: sql.startswith("INSERT") and statements.append(sql))
+    yield statements
+    raw.set_trace_callback(None)
+    raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, limit)
+
+
+def test_insert_rows_writes_every_row_across_statements(db, three_rows_a_statement):
+    rows = [(f"F{n}", f"Family {n}") for n in range(10)]
+    assert insert_rows(ProductFamily, ("code", "name"), rows) == 10
+    found = ProductFamily.objects.order_by("pk").values_list("code", "name")
+    assert list(found) == rows
+    if connection.vendor == "sqlite":
+        assert [sql.count("), (") + 1 for sql in three_rows_a_statement] == [3, 3, 3, 1]
+
+
+def test_a_row_refused_in_a_later_statement_leaves_nothing_written(db, three_rows_a_statement):
+    rows = [(f"F{n}", "Family") for n in range(7)] + [("F1", "Again")]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_rows(ProductFamily, ("code", "name"), rows)
+    assert not ProductFamily.objects.exists()
 
 
 def test_copy_text_writes_each_type_and_escapes_only_what_copy_needs():
