@@ -111,13 +111,20 @@ def insert_rows(model: type[models.Model], names: Sequence[str], rows: Iterable[
         return len(values)
 
 
+# SQLite: rows an INSERT at most. The driver keeps each statement it ran compiled (up to 128
+# of them), about 4 KB a row of a wide table such as contacts: 4,096 rows write a million
+# contacts as fast as the 7,000 the parameter limit allows, in 20 MB less.
+ROWS_A_STATEMENT = 4096
+
+
 def insert_many(cursor, insert: str, rows: Sequence[Sequence], suffix: str = "") -> None:
     """Run ``insert`` (``INSERT INTO table (columns)``) with ``rows`` as its values, followed
     by ``suffix`` (``ON CONFLICT …``); both are SQL made from a model, never input.
 
-    On SQLite a statement carries as many rows as it may take parameters (hundreds): the
-    database writes them in one step, during which Python's lock is free for another thread,
-    and without Python binding and stepping a statement per row as ``executemany`` does.
+    On SQLite a statement carries thousands of rows (``ROWS_A_STATEMENT``, or fewer if the
+    parameters would not fit): the database writes them in one step, during which Python's
+    lock is free for another thread, and without Python binding and stepping a statement per
+    row as ``executemany`` does.
     Elsewhere, one ``executemany``."""
     if not rows:
         return
@@ -128,16 +135,24 @@ def insert_many(cursor, insert: str, rows: Sequence[Sequence], suffix: str = "")
         cursor.executemany(f"{insert} VALUES ({placeholders}) {suffix}", rows)
         return
     raw = db.connection
-    per = max(1, raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width)
+    fits = raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width  # by the parameters
+    per = max(1, min(ROWS_A_STATEMENT, fits))
     row = "(" + ", ".join(["?"] * width) + ")"
+    start = 0
     with db.wrap_database_errors:
-        for start in range(0, len(rows), per):
-            chunk = rows[start : start + per]
+        while start < len(rows):
+            # The rows past the last full statement go in statements of 2,048, 1,024, … 1
+            # rows: batches of any size share a dozen compiled statements, not one per size.
+            count = min(per, len(rows) - start)
+            if count < per:
+                count = 1 << (count.bit_length() - 1)
+            chunk = rows[start : start + count]
             # The driver's own connection: Django's cursor would rewrite every placeholder.
             raw.execute(
-                f"{insert} VALUES {', '.join([row] * len(chunk))} {suffix}",
+                f"{insert} VALUES {', '.join([row] * count)} {suffix}",
                 list(chain.from_iterable(chunk)),
             )
+            start += count
 
 
 def _audit_stamps() -> dict[str, Any]:

@@ -4,7 +4,7 @@
 per row — created, updated or rejected with the reason — after writing the batch with one
 statement per table: on PostgreSQL the new records ``COPY``'d straight into the table (as COPY
 text made a column at a time) and the existing ones ``COPY``'d into a staging table then
-written by ``INSERT … SELECT … ON CONFLICT``; on SQLite ``INSERT … ON CONFLICT`` of hundreds of
+written by ``INSERT … SELECT … ON CONFLICT``; on SQLite ``INSERT … ON CONFLICT`` of thousands of
 rows a statement. With "update existing records" off, PostgreSQL writes the rows as new without
 looking their codes up, the code's unique constraint deciding: when the database refuses the
 batch, it is looked up and written again. Only when the database refuses a statement of a

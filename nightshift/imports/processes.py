@@ -408,7 +408,7 @@ class ImportData(_ImportProcess):
 class _ReadAhead:
     """The next batch of a file read, checked, looked up (references, existing codes) and made
     ready to write, in a thread of its own while the database writes the current one: the
-    worker waits for the PostgreSQL server most of a batch's time, and SQLite writes hundreds
+    worker waits for the PostgreSQL server most of a batch's time, and SQLite writes thousands
     of rows a statement without holding Python's lock. The thread reads with a
     connection of its own, which sees what is committed: a code the batch in flight writes is
     not there yet, but a row repeating it is already reported as a repeat by the check."""

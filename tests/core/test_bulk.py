@@ -93,33 +93,58 @@ def test_insert_rows_keeps_dates_and_decimals_exact(db):
 
 
 @pytest.fixture
-def three_rows_a_statement():
-    """On SQLite, as few parameters a statement as three product families take (it takes
-    32,766, hundreds of rows); the INSERT statements it runs, as they run."""
+def rows_a_statement():
+    """On SQLite, ``rows_a_statement(n)`` lets a statement take only as many parameters as
+    ``n`` product families need (it takes 32,766, hundreds of rows) and gives the INSERT
+    statements run from then on, as they run."""
     statements: list[str] = []
-    if connection.vendor != "sqlite":  # one executemany: no statement holds more than a row
-        yield statements
-        return
-    width = len([f for f in ProductFamily._meta.concrete_fields if not f.primary_key])
-    connection.ensure_connection()
-    raw = connection.connection
-    limit = raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 3 * width)
-    raw.set_trace_callback(lambda sql: sql.startswith("INSERT") and statements.append(sql))
-    yield statements
-    raw.set_trace_callback(None)
-    raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, limit)
+    raw = limit = None
+
+    def limited(rows: int) -> list[str]:
+        nonlocal raw, limit
+        if connection.vendor == "sqlite":  # elsewhere one executemany, a row a statement
+            width = len([f for f in ProductFamily._meta.concrete_fields if not f.primary_key])
+            connection.ensure_connection()
+            raw = connection.connection
+            limit = raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, rows * width)
+            raw.set_trace_callback(lambda sql: sql.startswith("INSERT") and statements.append(sql))
+        return statements
+
+    yield limited
+    if raw is not None:
+        raw.set_trace_callback(None)
+        raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, limit)
 
 
-def test_insert_rows_writes_every_row_across_statements(db, three_rows_a_statement):
+def _rows_each(statements: list[str]) -> list[int]:
+    return [sql.count("), (") + 1 for sql in statements]
+
+
+def test_insert_rows_writes_every_row_across_statements(db, rows_a_statement):
+    statements = rows_a_statement(3)
     rows = [(f"F{n}", f"Family {n}") for n in range(10)]
     assert insert_rows(ProductFamily, ("code", "name"), rows) == 10
     found = ProductFamily.objects.order_by("pk").values_list("code", "name")
     assert list(found) == rows
     if connection.vendor == "sqlite":
-        assert [sql.count("), (") + 1 for sql in three_rows_a_statement] == [3, 3, 3, 1]
+        assert _rows_each(statements) == [3, 3, 3, 1]
 
 
-def test_a_row_refused_in_a_later_statement_leaves_nothing_written(db, three_rows_a_statement):
+def test_batches_of_every_size_share_a_few_statements(db, rows_a_statement):
+    # The driver keeps every statement it compiled: a statement per batch size would keep
+    # megabytes per size in a long import whose batches lose a different number of rows.
+    statements = rows_a_statement(100)
+    written = 0
+    for size in range(1, 250):
+        rows = [(f"F{written + n}", "Family") for n in range(size)]
+        written += insert_rows(ProductFamily, ("code", "name"), rows)
+    assert ProductFamily.objects.count() == written == sum(range(250))
+    if connection.vendor == "sqlite":
+        assert set(_rows_each(statements)) == {100, 64, 32, 16, 8, 4, 2, 1}
+
+
+def test_a_row_refused_in_a_later_statement_leaves_nothing_written(db, rows_a_statement):
+    rows_a_statement(3)
     rows = [(f"F{n}", "Family") for n in range(7)] + [("F1", "Again")]
     with pytest.raises(IntegrityError), transaction.atomic():
         insert_rows(ProductFamily, ("code", "name"), rows)
