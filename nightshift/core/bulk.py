@@ -124,8 +124,7 @@ def insert_many(cursor, insert: str, rows: Sequence[Sequence], suffix: str = "")
     On SQLite a statement carries thousands of rows (``ROWS_A_STATEMENT``, or fewer if the
     parameters would not fit): the database writes them in one step, during which Python's
     lock is free for another thread, and without Python binding and stepping a statement per
-    row as ``executemany`` does.
-    Elsewhere, one ``executemany``."""
+    row as ``executemany`` does. Elsewhere, one ``executemany``."""
     if not rows:
         return
     width = len(rows[0])
