@@ -95,8 +95,8 @@ def test_insert_rows_keeps_dates_and_decimals_exact(db):
 @pytest.fixture
 def rows_a_statement():
     """On SQLite, ``rows_a_statement(n)`` lets a statement take only as many parameters as
-    ``n`` product families need (it takes 32,766, hundreds of rows) and gives the INSERT
-    statements run from then on, as they run."""
+    ``n`` product families need (it takes thousands of rows) and gives the INSERT statements
+    run from then on, as they run."""
     statements: list[str] = []
     raw = limit = None
 
