@@ -142,14 +142,9 @@ def _zip_format(path: Path) -> str:
 
 
 def _sheet_layout(path: Path, fmt: str, sheet: str) -> Layout:
-    from python_calamine import CalamineWorkbook
-
-    try:
-        workbook = CalamineWorkbook.from_path(str(path))
-    except Exception as exc:  # calamine raises its own error classes per format
-        raise _calamine_problem(exc) from None
-    with workbook:
-        names = list(workbook.sheet_names)
+    names = _xlsx_sheet_names(path) if fmt == "xlsx" else None
+    if names is None:
+        names = _calamine_sheet_names(path)
     if not names:
         raise FileProblem(_("The spreadsheet has no sheets."))
     if sheet and sheet not in names:
@@ -158,6 +153,29 @@ def _sheet_layout(path: Path, fmt: str, sheet: str) -> Layout:
             % {"sheet": sheet, "sheets": ", ".join(names)}
         )
     return Layout(fmt, sheet=sheet or names[0], sheets=names)
+
+
+def _xlsx_sheet_names(path: Path) -> list[str] | None:
+    """An .xlsx workbook's sheets as its ``workbook.xml`` lists them, or ``None`` when that
+    is laid out otherwise than the streaming reader expects. Not calamine: opening a workbook,
+    it loads every shared string (some 300 MB for a million rows saved by Excel)."""
+    try:
+        return xlsx.sheet_names(str(path))
+    except xlsx.Unsupported:
+        return None
+    except (zipfile.BadZipFile, OSError, EOFError, UnicodeDecodeError):
+        raise _truncated() from None
+
+
+def _calamine_sheet_names(path: Path) -> list[str]:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # calamine raises its own error classes per format
+        raise _calamine_problem(exc) from None
+    with workbook:
+        return list(workbook.sheet_names)
 
 
 def _calamine_problem(exc: Exception) -> FileProblem:

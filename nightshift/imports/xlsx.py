@@ -5,8 +5,10 @@ holds a whole sheet while it is read: about 1.2 GB for a million rows of ten col
 import's 250 MB budget. A worksheet is a zipped XML stream of ``<row>`` elements, so this reads
 it a chunk at a time and gives each row's cells as calamine would: text, numbers (floats),
 booleans, dates and times where the cell's number format is a date format, ``""`` for an empty
-cell, every row as wide as the sheet's ``<dimension>``. Shared strings are the one part held
-in memory (a list of the workbook's distinct texts).
+cell, every row as wide as the sheet's ``<dimension>``. Shared strings (the workbook's
+distinct texts, which Excel and LibreOffice write every text cell as) are held in memory as a
+list up to a few megabytes of them; past that they wait in a temporary file, read back a
+group at a time (``SpilledStrings``): a million-row workbook saved by Excel has millions.
 
 A workbook this reader does not expect (no dimension, prefixed element names, a sheet it
 cannot find) raises ``Unsupported``, and the caller reads it with calamine instead.
@@ -17,15 +19,27 @@ from __future__ import annotations
 import codecs
 import datetime
 import html
+import os
 import posixpath
 import re
+import tempfile
 import zipfile
-from collections.abc import Container, Iterator
+from array import array
+from collections.abc import Container, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-__all__ = ["Unsupported", "blank", "count_rows", "iter_rows", "readable"]
+__all__ = [
+    "SpilledStrings",
+    "Unsupported",
+    "blank",
+    "count_rows",
+    "iter_rows",
+    "readable",
+    "sheet_names",
+]
 
 # Characters of the worksheet decoded and split into cells at a time: a quarter of a megabyte
 # reads as fast as a megabyte, and its cells take a fifth of the memory (about 20 MB, not 55).
@@ -40,6 +54,14 @@ _FAST_CELL = re.compile(
     r"(?:<v>([^<]*)</v>|<is><t>([^<]*)</t></is>|<is>(.*?)</is>)?</c>)",
     re.S,
 )
+# A shared string as a plain run of text (group 1), else as anything else — rich text runs,
+# phonetic hints — (group 2), or an empty item.
+_SHARED = re.compile(
+    r'<si><t(?: xml:space="preserve")?>([^<]*)</t></si>|<si\b[^>]*?(?:/>|>(.*?)</si>)', re.S
+)
+# Shared strings past this many bytes of XML (about 150,000 texts; a list of them takes some
+# 2.5 times their XML) are kept in a temporary file rather than in a list.
+SPILL_BYTES = 4 << 20
 _CELL = re.compile(r"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
 _TEXT = re.compile(r"<t\b[^>]*?(?:/>|>(.*?)</t>)", re.S)
 _VALUE = re.compile(r"<v\b[^>]*>(.*?)</v>", re.S)
@@ -73,9 +95,24 @@ def iter_rows(
     ``only``, of those rows only (the others are skipped without reading their cells)."""
     with zipfile.ZipFile(path) as archive:
         member, kinds, base = _workbook(archive, sheet)
-        strings = _shared_strings(archive)
-        with archive.open(member) as stream:
+        with _shared_strings(archive) as strings, archive.open(member) as stream:
             yield from _rows(_chunks(stream), strings, kinds, base, only)
+
+
+def sheet_names(path: str) -> list[str]:
+    """The workbook's sheet names in order, from its ``workbook.xml`` (without reading its
+    shared strings, which calamine loads whole when it opens a workbook)."""
+    with zipfile.ZipFile(path) as archive:
+        workbook = _read(archive, "xl/workbook.xml") or ""
+    if "<sheet" not in workbook or "<x:" in workbook:
+        raise Unsupported
+    names = []
+    for attributes in _SHEET.findall(workbook):
+        name = _NAME.search(attributes)
+        if name is None:
+            raise Unsupported
+        names.append(html.unescape(name.group(1)))
+    return names
 
 
 def blank(cells: list[Any]) -> bool:
@@ -206,24 +243,154 @@ def _format_kind(number: int, code: str | None) -> str | None:
     return "time" if has_time else None
 
 
-def _shared_strings(archive: zipfile.ZipFile) -> list[str]:
+@contextmanager
+def _shared_strings(archive: zipfile.ZipFile) -> Iterator[Sequence[str]]:
+    """The workbook's shared strings, by index: a list, or past ``SPILL_BYTES`` of them a
+    ``SpilledStrings`` (its file removed on leaving)."""
     names = set(archive.namelist())
     name = next((n for n in ("xl/sharedStrings.xml", "xl/SharedStrings.xml") if n in names), None)
     if name is None:
-        return []
-    strings = []
-    with archive.open(name) as stream:
-        buffer = ""
-        for chunk in _chunks(stream):
-            buffer += chunk
-            end = buffer.rfind("</si>")
-            if end < 0:
-                continue
-            end += len("</si>")
-            for item in re.finditer(r"<si\b[^>]*?(?:/>|>(.*?)</si>)", buffer[:end], re.S):
-                strings.append(_text(_PHONETIC.sub("", item.group(1) or "")))
-            buffer = buffer[end:]
-    return strings
+        yield []
+        return
+    spilled = archive.getinfo(name).file_size > SPILL_BYTES
+    strings: list[str] | SpilledStrings = SpilledStrings() if spilled else []
+    try:
+        with archive.open(name) as stream:
+            buffer = ""
+            for chunk in _chunks(stream):
+                buffer += chunk
+                end = buffer.rfind("</si>")
+                if end < 0:
+                    continue
+                end += len("</si>")
+                strings.extend(_shared_texts(buffer[:end]))
+                buffer = buffer[end:]
+        if spilled:
+            strings.finish()
+        yield strings
+    finally:
+        if spilled:
+            strings.close()
+
+
+def _shared_texts(part: str) -> list[str]:
+    """The texts of the whole ``<si>`` items of ``part``: plain ones taken as they are
+    (unescaped if the part holds an escape at all), the others read run by run."""
+    escaped = "&" in part or "_x" in part
+    return [
+        (_unescape(plain) if escaped else plain) if not other else _text(_PHONETIC.sub("", other))
+        for plain, other in _SHARED.findall(part)
+    ]
+
+
+class SpilledStrings(Sequence[str]):
+    """Shared strings kept in a temporary file, in groups of ``GROUP``, each written as the
+    offsets of its texts (4 bytes each) then the texts.
+
+    Spreadsheet programs number shared strings in the order cells first use them, so a
+    worksheet read from the top asks for new texts nearly in order: the group holding the
+    newest text asked for is read back whole and held, with the few before it. A text of an
+    older group (a city, a zip code, a first name used again) is read on its own, two small
+    reads, and kept among the last ``TEXTS_HELD`` read so. A million-row workbook is read
+    holding a few megabytes of its texts, not a gigabyte."""
+
+    GROUP_BITS = 10
+    GROUP = 1 << GROUP_BITS
+    GROUPS_HELD = 4
+    TEXTS_HELD = 32_768
+
+    def __init__(self) -> None:
+        self._file = tempfile.TemporaryFile(prefix="nightshift-shared-strings-")  # noqa: SIM115
+        self._starts = array("Q")  # where each group begins in the file
+        self._pending: list[str] = []  # texts of the group being filled
+        self._length = 0
+        self._groups: dict[int, list[str]] = {}  # the groups held, oldest first
+        self._newest = -1  # the newest group read whole
+        self._texts: dict[int, str] = {}  # texts of older groups, by index, oldest first
+
+    def extend(self, texts: list[str]) -> None:
+        self._pending.extend(texts)
+        while len(self._pending) >= self.GROUP:
+            self._write(self._pending[: self.GROUP])
+            del self._pending[: self.GROUP]
+
+    def finish(self) -> None:
+        """Write the last group: every text has been given."""
+        if self._pending:
+            self._write(self._pending)
+            self._pending = []
+        self._file.flush()
+
+    def _write(self, group: list[str]) -> None:
+        encoded = [text.encode("utf-8", "surrogatepass") for text in group]
+        offsets = array("I", [0])
+        for data in encoded:
+            offsets.append(offsets[-1] + len(data))
+        self._starts.append(self._file.tell())
+        self._file.write(offsets.tobytes())
+        self._file.write(b"".join(encoded))
+        self._length += len(group)
+
+    def __len__(self) -> int:
+        return self._length + len(self._pending)
+
+    def __getitem__(self, index):  # type: ignore[override]  # an int index only
+        group = self._groups.get(index >> self.GROUP_BITS)
+        if group is not None:
+            return group[index & (self.GROUP - 1)]
+        text = self._texts.get(index)
+        return text if text is not None else self._missing(index)
+
+    def _missing(self, index: int) -> str:
+        number = index >> self.GROUP_BITS
+        if not 0 <= index < self._length:
+            raise IndexError(index)
+        if number > self._newest:
+            return self._read_group(number)[index & (self.GROUP - 1)]
+        text = self._read_text(number, index & (self.GROUP - 1))
+        if len(self._texts) >= self.TEXTS_HELD:
+            del self._texts[next(iter(self._texts))]
+        self._texts[index] = text
+        return text
+
+    def _size(self, number: int) -> int:
+        return (
+            self.GROUP
+            if number < len(self._starts) - 1
+            else self._length % self.GROUP or self.GROUP
+        )
+
+    def _read_group(self, number: int) -> list[str]:
+        size = self._size(number)
+        start = self._starts[number]
+        end = self._starts[number + 1] if number + 1 < len(self._starts) else self._file_end()
+        data = os.pread(self._file.fileno(), end - start, start)
+        head = 4 * (size + 1)
+        offsets = array("I", data[:head])
+        body = memoryview(data)[head:]
+        group = [
+            str(body[offsets[i] : offsets[i + 1]], "utf-8", "surrogatepass") for i in range(size)
+        ]
+        if len(self._groups) >= self.GROUPS_HELD:
+            del self._groups[next(iter(self._groups))]
+        self._groups[number] = group
+        self._newest = number
+        return group
+
+    def _read_text(self, number: int, position: int) -> str:
+        start = self._starts[number]
+        fd = self._file.fileno()
+        first, last = array("I", os.pread(fd, 8, start + 4 * position))
+        head = 4 * (self._size(number) + 1)
+        return os.pread(fd, last - first, start + head + first).decode("utf-8", "surrogatepass")
+
+    def _file_end(self) -> int:
+        return os.fstat(self._file.fileno()).st_size
+
+    def close(self) -> None:
+        self._file.close()
+        self._groups.clear()
+        self._texts.clear()
 
 
 def _chunks(stream) -> Iterator[str]:
@@ -256,7 +423,7 @@ def _column(letters: str) -> int:
 
 def _rows(
     chunks: Iterator[str],
-    strings: list[str],
+    strings: Sequence[str],
     kinds: dict[int, str],
     base: datetime.datetime,
     only: Container[int] | None,
@@ -391,7 +558,7 @@ def _dimension(head: str) -> tuple[int, int]:
 
 @dataclass(frozen=True, slots=True)
 class _Sheet:
-    strings: list[str]  # the shared strings
+    strings: Sequence[str]  # the shared strings
     kinds: dict[int, str]  # the date kind of each cell style that has one
     base: datetime.datetime  # serial 0
     first: int  # the first column (0 for A)
