@@ -1,8 +1,9 @@
 """Benchmark of imports: a contacts file of N rows (1 % bad: e-mails, dates, repeated codes),
-as CSV and as XLSX — written two ways: with inline strings (``xlsx``, as streaming writers
-write them) and with shared strings (``xlsx-shared``, as Excel and LibreOffice save every
-workbook: one table of the distinct texts, the cells pointing into it) — imported end to end — upload, read, map, validate, upsert, error file —
-by the ``imports.file`` process executed by the engine, on PostgreSQL and on SQLite.
+as CSV and as XLSX, imported end to end — upload, read, map, validate, upsert, error file —
+by the ``imports.file`` process executed by the engine, on PostgreSQL and on SQLite. The XLSX
+is written two ways: with inline strings (``xlsx``, as streaming writers write it) and with
+shared strings (``xlsx-shared``, as Excel and LibreOffice save every workbook: one table of
+the distinct texts, which the cells point into).
 
 Figures per database and format: rows per second end to end, and peak RSS during the import.
 Baselines measured in the same run, on the same file and model:

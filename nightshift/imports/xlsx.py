@@ -25,8 +25,8 @@ import re
 import tempfile
 import zipfile
 from array import array
-from collections.abc import Container, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Container, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -95,8 +95,8 @@ def iter_rows(
     ``only``, of those rows only (the others are skipped without reading their cells)."""
     with zipfile.ZipFile(path) as archive:
         member, kinds, base = _workbook(archive, sheet)
-        with _shared_strings(archive) as strings, archive.open(member) as stream:
-            yield from _rows(_chunks(stream), strings, kinds, base, only)
+        with closing(_SharedStrings(archive)) as shared, archive.open(member) as stream:
+            yield from _rows(_chunks(stream), shared, kinds, base, only)
 
 
 def sheet_names(path: str) -> list[str]:
@@ -243,34 +243,58 @@ def _format_kind(number: int, code: str | None) -> str | None:
     return "time" if has_time else None
 
 
-@contextmanager
-def _shared_strings(archive: zipfile.ZipFile) -> Iterator[Sequence[str]]:
-    """The workbook's shared strings, by index: a list, or past ``SPILL_BYTES`` of them a
-    ``SpilledStrings`` (its file removed on leaving)."""
-    names = set(archive.namelist())
-    name = next((n for n in ("xl/sharedStrings.xml", "xl/SharedStrings.xml") if n in names), None)
-    if name is None:
-        yield []
-        return
-    spilled = archive.getinfo(name).file_size > SPILL_BYTES
-    strings: list[str] | SpilledStrings = SpilledStrings() if spilled else []
-    try:
-        with archive.open(name) as stream:
-            buffer = ""
-            for chunk in _chunks(stream):
-                buffer += chunk
-                end = buffer.rfind("</si>")
-                if end < 0:
-                    continue
-                end += len("</si>")
-                strings.extend(_shared_texts(buffer[:end]))
-                buffer = buffer[end:]
-        if spilled:
-            strings.finish()
-        yield strings
-    finally:
-        if spilled:
-            strings.close()
+class _SharedStrings:
+    """A workbook's shared strings, read as far as its cells have asked for them (``more``): a
+    list, or past ``SPILL_BYTES`` of them a ``SpilledStrings``. The first rows of a workbook
+    — a preview, the header — use the first of its texts only."""
+
+    def __init__(self, archive: zipfile.ZipFile) -> None:
+        names = set(archive.namelist())
+        name = next(
+            (n for n in ("xl/sharedStrings.xml", "xl/SharedStrings.xml") if n in names), None
+        )
+        self.spilled = name is not None and archive.getinfo(name).file_size > SPILL_BYTES
+        self.texts: list[str] | SpilledStrings = SpilledStrings() if self.spilled else []
+        self._stream = archive.open(name) if name is not None else None
+        self._chunks = _chunks(self._stream) if self._stream is not None else iter(())
+        self._buffer = ""
+
+    def more(self, index: int) -> str:
+        """Text number ``index``, reading on until it is there (``IndexError`` when the table
+        ends before it)."""
+        while True:
+            try:
+                return self.texts[index]
+            except IndexError:
+                if not self._read_on():
+                    raise
+
+    def _read_on(self) -> bool:
+        """The texts of the next chunk of the table; ``False`` when it is all read."""
+        for chunk in self._chunks:
+            self._buffer += chunk
+            end = self._buffer.rfind("</si>")
+            if end < 0:
+                continue
+            end += len("</si>")
+            self.texts.extend(_shared_texts(self._buffer[:end]))
+            self._buffer = self._buffer[end:]
+            return True
+        if self.spilled and self._stream is not None:
+            self.texts.finish()  # the last group, not full
+            self.close_stream()
+            return True
+        return False
+
+    def close_stream(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
+
+    def close(self) -> None:
+        self.close_stream()
+        if self.spilled:
+            self.texts.close()
 
 
 def _shared_texts(part: str) -> list[str]:
@@ -300,7 +324,10 @@ class SpilledStrings(Sequence[str]):
     TEXTS_HELD = 32_768
 
     def __init__(self) -> None:
-        self._file = tempfile.TemporaryFile(prefix="nightshift-shared-strings-")  # noqa: SIM115
+        # Unbuffered: groups are read back (``os.pread``) while later ones are still written.
+        self._file = tempfile.TemporaryFile(  # noqa: SIM115 — closed by ``close``
+            buffering=0, prefix="nightshift-shared-strings-"
+        )
         self._starts = array("Q")  # where each group begins in the file
         self._pending: list[str] = []  # texts of the group being filled
         self._length = 0
@@ -319,7 +346,6 @@ class SpilledStrings(Sequence[str]):
         if self._pending:
             self._write(self._pending)
             self._pending = []
-        self._file.flush()
 
     def _write(self, group: list[str]) -> None:
         encoded = [text.encode("utf-8", "surrogatepass") for text in group]
@@ -423,7 +449,7 @@ def _column(letters: str) -> int:
 
 def _rows(
     chunks: Iterator[str],
-    strings: Sequence[str],
+    shared: _SharedStrings,
     kinds: dict[int, str],
     base: datetime.datetime,
     only: Container[int] | None,
@@ -436,7 +462,7 @@ def _rows(
         if sheet is None:
             if "<sheetData" not in buffer:
                 continue
-            sheet = _Sheet(strings, kinds, base, *_dimension(buffer))
+            sheet = _Sheet(shared.texts, shared.more, kinds, base, *_dimension(buffer))
         end = buffer.rfind("</row>")
         if end < 0:
             continue
@@ -457,10 +483,18 @@ def _rows(
     _check_end(buffer)
 
 
-def _fast_rows(cells: list[tuple[str, ...]], sheet: _Sheet) -> Iterator[tuple[int, list[Any]]]:
+def _fast_rows(  # noqa: PLR0912 — written out, see below
+    cells: list[tuple[str, ...]], sheet: _Sheet
+) -> Iterator[tuple[int, list[Any]]]:
     # The loop of every cell of the file: the common cases (a text, a shared string, a cell
     # inside the sheet's columns) are written out here rather than called.
-    width, first, strings, value_of = sheet.width, sheet.first, sheet.strings, sheet.value
+    width, first, strings, more, value_of = (
+        sheet.width,
+        sheet.first,
+        sheet.strings,
+        sheet.more,
+        sheet.value,
+    )
     row: list[Any] = []
     current = ""
     for letters, number, style, kind, raw, plain, inline in cells:
@@ -476,7 +510,10 @@ def _fast_rows(cells: list[tuple[str, ...]], sheet: _Sheet) -> Iterator[tuple[in
         elif not raw:
             continue
         elif kind == "s":
-            value = strings[int(raw)]
+            try:
+                value = strings[int(raw)]
+            except IndexError:  # not read that far yet
+                value = more(int(raw))
         else:
             value = value_of(kind, style, raw)
         index = _column(letters) - first
@@ -558,7 +595,8 @@ def _dimension(head: str) -> tuple[int, int]:
 
 @dataclass(frozen=True, slots=True)
 class _Sheet:
-    strings: Sequence[str]  # the shared strings
+    strings: Sequence[str]  # the shared strings read so far
+    more: Callable[[int], str]  # a shared string further on
     kinds: dict[int, str]  # the date kind of each cell style that has one
     base: datetime.datetime  # serial 0
     first: int  # the first column (0 for A)
@@ -567,7 +605,7 @@ class _Sheet:
     def value(self, kind: str, style: str, raw: str) -> Any:
         """The value of a cell other than an inline string, from its type, style and ``<v>``."""
         if kind == "s":
-            return self.strings[int(raw)]
+            return self.more(int(raw))
         if not kind or kind == "n":
             number = float(raw)
             date_kind = self.kinds.get(int(style)) if style else None

@@ -131,11 +131,15 @@ def test_a_workbook_read_with_its_strings_spilled_reads_as_with_them_in_memory(
     assert all(strings._file.closed for strings in spilled)  # the temporary file is gone
 
 
-def test_a_read_left_halfway_removes_its_temporary_file(tmp_path, spilled):
+def test_the_first_rows_read_only_the_first_texts_and_a_read_left_halfway_cleans_up(
+    tmp_path, monkeypatch, spilled
+):
+    monkeypatch.setattr(xlsx, "CHUNK", 512)  # the table read in many chunks
     path = tmp_path / "book.xlsx"
-    _repeating_workbook(path)
+    _repeating_workbook(path)  # some 600 distinct texts
     rows = xlsx.iter_rows(str(path), "Sheet1")
-    next(rows)
+    assert next(rows) == (1, ["Code", "Name", "City", "Zip"])
+    assert 0 < len(spilled[0]) < 100  # read so far
     assert not spilled[0]._file.closed
     rows.close()
     assert spilled[0]._file.closed
