@@ -21,6 +21,13 @@ from nightshift.runs.workers import new_worker_id, registered
 class _Worker(QueueWorker):
     def shutdown(self, signum, frame) -> None:
         engine.SHUTDOWN.set()
+        if self.running and not self.running_task:
+            # Between tasks the queue's worker would raise SystemExit from this handler,
+            # wherever the worker is: in the middle of a poll's query, it left the connection
+            # unusable for the worker's own clean-up (exit 1 instead of 0). The loop ends at
+            # its next turn instead, within the poll interval.
+            self.running = False
+            return
         super().shutdown(signum, frame)
 
 
