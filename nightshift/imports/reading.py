@@ -159,12 +159,11 @@ def _xlsx_sheet_names(path: Path) -> list[str] | None:
     """An .xlsx workbook's sheets as its ``workbook.xml`` lists them, or ``None`` when that
     is laid out otherwise than the streaming reader expects. Not calamine: opening a workbook,
     it loads every shared string (some 300 MB for a million rows saved by Excel)."""
-    try:
-        return xlsx.sheet_names(str(path))
-    except xlsx.Unsupported:
-        return None
-    except (zipfile.BadZipFile, OSError, EOFError, UnicodeDecodeError):
-        raise _truncated() from None
+    with _damaged_as_problem():
+        try:
+            return xlsx.sheet_names(str(path))
+        except xlsx.Unsupported:
+            return None
 
 
 def _calamine_sheet_names(path: Path) -> list[str]:

@@ -104,16 +104,7 @@ def sheet_names(path: str) -> list[str]:
     """The workbook's sheet names in order, from its ``workbook.xml`` (without reading its
     shared strings, which calamine loads whole when it opens a workbook)."""
     with zipfile.ZipFile(path) as archive:
-        workbook = _read(archive, "xl/workbook.xml") or ""
-    if "<sheet" not in workbook or "<x:" in workbook:
-        raise Unsupported
-    names = []
-    for attributes in _SHEET.findall(workbook):
-        name = _NAME.search(attributes)
-        if name is None:
-            raise Unsupported
-        names.append(html.unescape(name.group(1)))
-    return names
+        return list(_sheets(_read(archive, "xl/workbook.xml") or ""))
 
 
 def blank(cells: list[Any]) -> bool:
@@ -177,17 +168,13 @@ def _workbook(
     """The worksheet's member name, the date kind of each cell style, the date origin."""
     workbook = _read(archive, "xl/workbook.xml") or ""
     relations = _read(archive, "xl/_rels/workbook.xml.rels") or ""
-    if "<sheet" not in workbook or "<x:" in workbook:
-        raise Unsupported
+    attributes = _sheets(workbook).get(sheet)
     target = None
-    for attributes in _SHEET.findall(workbook):
-        name = _NAME.search(attributes)
-        if name and html.unescape(name.group(1)) == sheet:
-            relation = re.search(r'\br:id="([^"]*)"', attributes) or re.search(
-                r'\bid="([^"]*)"', attributes
-            )
-            target = relation and _target(relations, relation.group(1))
-            break
+    if attributes is not None:
+        relation = re.search(r'\br:id="([^"]*)"', attributes) or re.search(
+            r'\bid="([^"]*)"', attributes
+        )
+        target = relation and _target(relations, relation.group(1))
     if not target:
         raise Unsupported
     member = target.lstrip("/") if target.startswith("/") else posixpath.join("xl", target)
@@ -195,6 +182,19 @@ def _workbook(
         raise Unsupported
     base = EPOCH_1904 if re.search(r'\bdate1904="(1|true)"', workbook) else EPOCH_1900
     return posixpath.normpath(member), _style_kinds(_read(archive, "xl/styles.xml") or ""), base
+
+
+def _sheets(workbook: str) -> dict[str, str]:
+    """The attributes of each ``<sheet>`` of a ``workbook.xml``, by sheet name, in order."""
+    if "<sheet" not in workbook or "<x:" in workbook:
+        raise Unsupported
+    sheets = {}
+    for attributes in _SHEET.findall(workbook):
+        name = _NAME.search(attributes)
+        if name is None:
+            raise Unsupported
+        sheets[html.unescape(name.group(1))] = attributes
+    return sheets
 
 
 def _target(relations: str, relation_id: str) -> str | None:
@@ -254,11 +254,26 @@ class _SharedStrings:
         name = next(
             (n for n in ("xl/sharedStrings.xml", "xl/SharedStrings.xml") if n in names), None
         )
-        self.spilled = name is not None and archive.getinfo(name).file_size > SPILL_BYTES
-        self.texts: list[str] | SpilledStrings = SpilledStrings() if self.spilled else []
-        self._stream = archive.open(name) if name is not None else None
-        self._chunks = _chunks(self._stream) if self._stream is not None else iter(())
-        self._buffer = ""
+        spilled = name is not None and archive.getinfo(name).file_size > SPILL_BYTES
+        self.texts: list[str] | SpilledStrings = SpilledStrings() if spilled else []
+        self._reading = self._texts_read(archive, name)
+
+    def _texts_read(self, archive: zipfile.ZipFile, name: str | None) -> Iterator[list[str]]:
+        """The texts of the table's whole ``<si>`` items, a chunk at a time."""
+        if name is None:
+            return
+        with archive.open(name) as stream:
+            buffer = ""
+            for chunk in _chunks(stream):
+                buffer += chunk
+                end = buffer.rfind("</si>")
+                if end >= 0:
+                    end += len("</si>")
+                    yield _shared_texts(buffer[:end])
+                    buffer = buffer[end:]
+        if isinstance(self.texts, SpilledStrings):
+            self.texts.finish()  # the last group, not full
+            yield []
 
     def more(self, index: int) -> str:
         """Text number ``index``, reading on until it is there (``IndexError`` when the table
@@ -267,34 +282,14 @@ class _SharedStrings:
             try:
                 return self.texts[index]
             except IndexError:
-                if not self._read_on():
+                texts = next(self._reading, None)
+                if texts is None:
                     raise
-
-    def _read_on(self) -> bool:
-        """The texts of the next chunk of the table; ``False`` when it is all read."""
-        for chunk in self._chunks:
-            self._buffer += chunk
-            end = self._buffer.rfind("</si>")
-            if end < 0:
-                continue
-            end += len("</si>")
-            self.texts.extend(_shared_texts(self._buffer[:end]))
-            self._buffer = self._buffer[end:]
-            return True
-        if self.spilled and self._stream is not None:
-            self.texts.finish()  # the last group, not full
-            self.close_stream()
-            return True
-        return False
-
-    def close_stream(self) -> None:
-        if self._stream is not None:
-            self._stream.close()
-            self._stream = None
+                self.texts.extend(texts)
 
     def close(self) -> None:
-        self.close_stream()
-        if self.spilled:
+        self._reading.close()
+        if isinstance(self.texts, SpilledStrings):
             self.texts.close()
 
 
@@ -329,7 +324,7 @@ class SpilledStrings(Sequence[str]):
         self._file = tempfile.TemporaryFile(  # noqa: SIM115 — closed by ``close``
             buffering=0, prefix="nightshift-shared-strings-"
         )
-        self._starts = array("Q")  # where each group begins in the file
+        self._starts = array("Q", [0])  # where each group begins in the file, and the end
         self._pending: list[str] = []  # texts of the group being filled
         self._length = 0
         self._groups: dict[int, list[str]] = {}  # the groups held, oldest first
@@ -353,13 +348,13 @@ class SpilledStrings(Sequence[str]):
         offsets = array("I", [0])
         for data in encoded:
             offsets.append(offsets[-1] + len(data))
-        self._starts.append(self._file.tell())
         self._file.write(offsets.tobytes())
         self._file.write(b"".join(encoded))
+        self._starts.append(self._file.tell())
         self._length += len(group)
 
     def __len__(self) -> int:
-        return self._length + len(self._pending)
+        return self._length  # the texts written; those of a group not full yet are not
 
     def __getitem__(self, index):  # type: ignore[override]  # an int index only
         group = self._groups.get(index >> self.GROUP_BITS)
@@ -384,16 +379,11 @@ class SpilledStrings(Sequence[str]):
         return text
 
     def _size(self, number: int) -> int:
-        return (
-            self.GROUP
-            if number < len(self._starts) - 1
-            else self._length % self.GROUP or self.GROUP
-        )
+        return min(self.GROUP, self._length - (number << self.GROUP_BITS))
 
     def _read_group(self, number: int) -> list[str]:
         size = self._size(number)
-        start = self._starts[number]
-        end = self._starts[number + 1] if number + 1 < len(self._starts) else self._file_end()
+        start, end = self._starts[number], self._starts[number + 1]
         data = os.pread(self._file.fileno(), end - start, start)
         head = 4 * (size + 1)
         offsets = array("I", data[:head])
@@ -413,9 +403,6 @@ class SpilledStrings(Sequence[str]):
         first, last = array("I", os.pread(fd, 8, start + 4 * position))
         head = 4 * (self._size(number) + 1)
         return os.pread(fd, last - first, start + head + first).decode("utf-8", "surrogatepass")
-
-    def _file_end(self) -> int:
-        return os.fstat(self._file.fileno()).st_size
 
     def close(self) -> None:
         self._file.close()
