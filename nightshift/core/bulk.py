@@ -106,8 +106,8 @@ def insert_rows(model: type[models.Model], names: Sequence[str], rows: Iterable[
         def prepared(row: Sequence) -> Iterable:
             return (prep(value, connection) for prep, value in zip(prepare, row, strict=True))
 
-        values = [(*prepared(row), *defaults) for row in rows]
-        insert_many(cursor, f"INSERT INTO {table} ({columns})", values)
+        values = [tuple(prepared(row)) for row in rows]
+        insert_many(cursor, f"INSERT INTO {table} ({columns})", values, same=defaults)
         return len(values)
 
 
@@ -117,26 +117,40 @@ def insert_rows(model: type[models.Model], names: Sequence[str], rows: Iterable[
 ROWS_A_STATEMENT = 4096
 
 
-def insert_many(cursor, insert: str, rows: Sequence[Sequence], suffix: str = "") -> None:
+def insert_many(
+    cursor, insert: str, rows: Sequence[Sequence], suffix: str = "", same: Sequence = ()
+) -> None:
     """Run ``insert`` (``INSERT INTO table (columns)``) with ``rows`` as its values, followed
-    by ``suffix`` (``ON CONFLICT …``); both are SQL made from a model, never input.
+    by ``suffix`` (``ON CONFLICT …``); both are SQL made from a model, never input. ``same``
+    are the values of the last columns, the same on every row (defaults, stamps): each row
+    gives only the columns before them.
 
     On SQLite a statement carries thousands of rows (``ROWS_A_STATEMENT``, or fewer if the
     parameters would not fit): the database writes them in one step, during which Python's
     lock is free for another thread, and without Python binding and stepping a statement per
-    row as ``executemany`` does. Elsewhere, one ``executemany``."""
+    row as ``executemany`` does. ``same`` is bound once a statement, not once a row
+    (``INSERT … SELECT column1, …, ?, … FROM (VALUES …)``): binding is most of what a wide
+    table's insert costs SQLite beyond the write itself. Elsewhere, one ``executemany``."""
     if not rows:
         return
     width = len(rows[0])
     db = cursor.db
     if db.vendor != "sqlite":
-        placeholders = ", ".join(["%s"] * width)
-        cursor.executemany(f"{insert} VALUES ({placeholders}) {suffix}", rows)
+        placeholders = ", ".join(["%s"] * (width + len(same)))
+        values = [(*row, *same) for row in rows] if same else rows
+        cursor.executemany(f"{insert} VALUES ({placeholders}) {suffix}", values)
         return
     raw = db.connection
-    fits = raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width  # by the parameters
-    per = max(1, min(ROWS_A_STATEMENT, fits))
+    limit = raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) - len(same)
+    per = max(1, min(ROWS_A_STATEMENT, limit // width))  # as many as the parameters allow
     row = "(" + ", ".join(["?"] * width) + ")"
+    if same:
+        # WHERE true: without it, SQLite would read the ON CONFLICT of the suffix as a join's.
+        given = ", ".join([f"column{n}" for n in range(1, width + 1)] + ["?"] * len(same))
+        head = f"{insert} SELECT {given} FROM (VALUES"  # noqa: S608 — no input in it
+        tail, first = f") WHERE true {suffix}", same
+    else:
+        head, tail, first = f"{insert} VALUES", suffix, ()
     start = 0
     with db.wrap_database_errors:
         while left := len(rows) - start:
@@ -145,8 +159,8 @@ def insert_many(cursor, insert: str, rows: Sequence[Sequence], suffix: str = "")
             count = per if left >= per else 1 << (left.bit_length() - 1)
             # The driver's own connection: Django's cursor would rewrite every placeholder.
             raw.execute(
-                f"{insert} VALUES {', '.join([row] * count)} {suffix}",
-                list(chain.from_iterable(rows[start : start + count])),
+                f"{head} {', '.join([row] * count)} {tail}",
+                [*first, *chain.from_iterable(rows[start : start + count])],
             )
             start += count
 

@@ -88,9 +88,23 @@ class Prepared:
     planned: list[tuple[int, dict[str, Any], bool]] | None = None  # resolved, to write
     refused: list[RowResult] = field(default_factory=list)  # resolved, refused by their rules
     optimistic: bool = False  # planned as new without their codes looked up
-    params: list[tuple] | None = None  # SQLite: the planned rows as the table's columns
+    params: Params | None = None  # SQLite: the planned rows as the table's columns
     copy: bytes | None = None  # PostgreSQL: the planned new rows as COPY text
     results: list[RowResult] | None = None  # what becomes of each row, if written as planned
+
+
+@dataclass(frozen=True, slots=True)
+class Params:
+    """A batch's rows as the table's columns: per row, the columns the file gives (``rows``);
+    for every row, the rest (``same``: defaults and stamps)."""
+
+    rows: list[tuple]
+    same: tuple
+
+    def records(self) -> Iterator[tuple]:
+        """Each row's values of all the columns."""
+        same = self.same
+        return ((*row, *same) for row in self.rows)
 
 
 class _CodeTaken(Exception):
@@ -567,10 +581,12 @@ class _Writer:
         model = loader.model
         meta = model._meta
         quote = connection.ops.quote_name
-        self.fields = [f for f in meta.concrete_fields if not f.primary_key]
-        given = loader.given | set(loader.importer.match)
-        if loader.generates:
-            given |= set(loader.importer.match)
+        fields = [f for f in meta.concrete_fields if not f.primary_key]
+        # The columns a row gives (a generated code included), then those every row shares.
+        given = loader.given | (set(loader.importer.match) if loader.generates else set())
+        self.given = [f for f in fields if f.name in given]
+        self.fields = [*self.given, *(f for f in fields if f.name not in given)]
+        given |= set(loader.importer.match)
         self.updated = [f for f in self.fields if f.name in given or f.name in UPDATE_AUDIT]
         self.table = quote(meta.db_table)
         self.columns = ", ".join(quote(f.column) for f in self.fields)
@@ -600,32 +616,27 @@ class _Writer:
                 defaults[name] = audit[key]
         return defaults
 
-    def params(self, planned: list[tuple[int, dict[str, Any], bool]]) -> list[tuple]:
-        """One tuple of column values per row: the row's values, else the defaults. On
-        SQLite, values are adapted here (the driver would call an adapter per value): the
-        defaults once per batch, the row's values by their field's type."""
+    def params(self, planned: list[tuple[int, dict[str, Any], bool]]) -> Params:
+        """The rows' values of the columns they give, else the defaults. On SQLite, values are
+        adapted here (the driver would call an adapter per value): the defaults once per
+        batch, the rows' values a column at a time, by their field's type."""
         defaults = self._defaults()
-        adapters: list[tuple[str, Any]] = []
-        if connection.vendor == "sqlite":
-            for f in self.fields:
-                defaults[f.name] = f.get_db_prep_save(defaults[f.name], connection)
-            adapters = [
-                (f.name, adapter)
-                for f in self.fields
-                if f.name in self.loader.given and (adapter := _sqlite_adapter(f)) is not None
-            ]
-        record_of = itemgetter(*(f.name for f in self.fields))
-        if not adapters:
-            return [record_of(defaults | values) for _row, values, _exists in planned]
-        params = []
-        for _row, values, _exists in planned:
-            record = defaults | values
-            for name, adapter in adapters:
-                value = record[name]
-                if value is not None and value.__class__ is not str:
-                    record[name] = adapter(value)
-            params.append(record_of(record))
-        return params
+        sqlite = connection.vendor == "sqlite"
+        records = [values for _row, values, _exists in planned]
+        columns = []
+        for f in self.given:
+            column = list(map(itemgetter(f.name), records))
+            if sqlite and (adapt := _sqlite_adapter(f)) is not None:
+                column = [
+                    value if value is None or value.__class__ is str else adapt(value)
+                    for value in column
+                ]
+            columns.append(column)
+        same = (
+            defaults[f.name] if not sqlite else f.get_db_prep_save(defaults[f.name], connection)
+            for f in self.fields[len(self.given) :]
+        )
+        return Params(list(zip(*columns, strict=True)), tuple(same))
 
     def copy_data(self, planned: list[tuple[int, dict[str, Any], bool]]) -> bytes | None:
         """PostgreSQL: the planned rows as COPY text of the table's columns, made a column at
@@ -644,7 +655,7 @@ class _Writer:
     def write(
         self,
         planned: list[tuple[int, dict[str, Any], bool]],
-        params: list[tuple] | None = None,
+        params: Params | None = None,
         copy: bytes | None = None,
         optimistic: bool = False,
     ) -> list[RowResult]:
@@ -662,7 +673,9 @@ class _Writer:
                     params = params or self.params(planned)
                     self.notify_sent()  # the database writes without Python: the next batch may go
                     with connection.cursor() as cursor:
-                        insert_many(cursor, self.into, params, self.on_conflict)
+                        insert_many(
+                            cursor, self.into, params.rows, self.on_conflict, same=params.same
+                        )
         except DatabaseError:
             if optimistic:  # the codes were not looked up: the rows are, first
                 raise _CodeTaken from None
@@ -706,7 +719,7 @@ class _Writer:
                 self.notify_sent()  # sending made text takes no Python: the next batch may go
                 copy.write(data)
             else:
-                for record in self.params(planned):
+                for record in self.params(planned).records():
                     copy.write_row(record)
                 self.notify_sent()  # the server still writes what it got while we wait
 
@@ -731,12 +744,12 @@ class _Writer:
             )
 
     def _one_by_one(
-        self, planned: list[tuple[int, dict[str, Any], bool]], params: list[tuple]
+        self, planned: list[tuple[int, dict[str, Any], bool]], params: Params
     ) -> list[RowResult]:
         """The batch statement was refused: write row by row so that only the rows at fault
         are rejected, with the database's reason."""
         results = []
-        for (row, _values, exists), record in zip(planned, params, strict=True):
+        for (row, _values, exists), record in zip(planned, params.records(), strict=True):
             try:
                 with transaction.atomic(), connection.cursor() as cursor:
                     cursor.execute(self.insert, record)

@@ -61,19 +61,27 @@ def test_in_array_works_on_text_and_foreign_keys_and_an_empty_list(db):
     assert not Contact.objects.filter(pk__in_array=[]).exists()
 
 
-def test_insert_rows_fills_defaults_and_stamps_the_log_information(operator, unit):
+def test_insert_rows_fills_defaults_and_stamps_the_log_information(
+    operator, unit, rows_a_statement
+):
+    # A row a statement on SQLite: the defaults, bound once a statement, reach every one.
+    rows_a_statement(1)
     moment = datetime.datetime(2026, 3, 4, 5, 6, 7, tzinfo=datetime.UTC)
-    rows = [("TV", "Television"), ("RAD", "Rádio")]
+    rows = [("TV", "Television"), ("RAD", "Rádio"), ("PC", "Computer")]
     with time_machine.travel(moment, tick=False), acting_as(operator):
-        assert insert_rows(ProductFamily, ("code", "name"), iter(rows)) == 2
+        assert insert_rows(ProductFamily, ("code", "name"), iter(rows)) == 3
     families = ProductFamily.objects.order_by("code")
-    assert [(f.code, f.name) for f in families] == [("RAD", "Rádio"), ("TV", "Television")]
+    assert [(f.code, f.name) for f in families] == [
+        ("PC", "Computer"),
+        ("RAD", "Rádio"),
+        ("TV", "Television"),
+    ]
     for family in families:
         assert (family.created_by, family.updated_by) == (operator, operator)
         assert (family.created_by_unit, family.updated_by_unit) == (unit, unit)
         assert (family.created_at, family.updated_at) == (moment, moment)
     # Stored as the ORM stores datetimes: a filter on the creation date finds them.
-    assert ProductFamily.objects.filter(created_at__gte=moment).count() == 2
+    assert ProductFamily.objects.filter(created_at__gte=moment).count() == 3
 
 
 def test_insert_rows_keeps_dates_and_decimals_exact(db):
@@ -95,8 +103,9 @@ def test_insert_rows_keeps_dates_and_decimals_exact(db):
 @pytest.fixture
 def rows_a_statement():
     """On SQLite, ``rows_a_statement(n)`` lets a statement take only as many parameters as
-    ``n`` product families need (it takes thousands of rows) and gives the INSERT statements
-    run from then on, as they run."""
+    ``n`` product families giving their code and name need (it takes thousands of rows; the
+    other columns are bound once a statement) and gives the INSERT statements run from then
+    on, as they run."""
     statements: list[str] = []
     raw = limit = None
 
@@ -106,7 +115,7 @@ def rows_a_statement():
             width = len([f for f in ProductFamily._meta.concrete_fields if not f.primary_key])
             connection.ensure_connection()
             raw = connection.connection
-            limit = raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, rows * width)
+            limit = raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, rows * 2 + width - 2)
             raw.set_trace_callback(lambda sql: sql.startswith("INSERT") and statements.append(sql))
         return statements
 
