@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 from functools import cache, lru_cache
 from typing import Any
@@ -87,7 +87,7 @@ def converter(field: Field, *, day_first: bool = True) -> Callable[[Any], Any]:
 
 # A column converter: the cells of one column of a batch → their values, and the message of
 # each cell that does not convert, by its position in the column.
-ColumnConverter = Callable[[list[Any]], tuple[list[Any], dict[int, str]]]
+ColumnConverter = Callable[[Sequence[Any]], tuple[list[Any], dict[int, str]]]
 # What a quick path leaves for the one-cell converter.
 _AGAIN = object()
 
@@ -98,7 +98,7 @@ def column_converter(field: Field, *, day_first: bool = True) -> ColumnConverter
     careful = converter(field, day_first=day_first)
     quick = _QUICK.get(field.type, _no_quick)(field)
 
-    def convert_column(cells: list[Any]) -> tuple[list[Any], dict[int, str]]:
+    def convert_column(cells: Sequence[Any]) -> tuple[list[Any], dict[int, str]]:
         values = quick(cells)
         errors: dict[int, str] = {}
         position = -1
@@ -116,11 +116,11 @@ def column_converter(field: Field, *, day_first: bool = True) -> ColumnConverter
     return convert_column
 
 
-def _no_quick(field: Field) -> Callable[[list[Any]], list[Any]]:
+def _no_quick(field: Field) -> Callable[[Sequence[Any]], list[Any]]:
     return lambda cells: [_AGAIN] * len(cells)
 
 
-def _texts(cells: list[Any]) -> list[Any]:
+def _texts(cells: Sequence[Any]) -> list[Any]:
     """The cells stripped; all left to the one-cell converter when one is not text (a
     spreadsheet's number or date cell)."""
     try:
@@ -133,10 +133,10 @@ def _blank_as_none(values: list[Any]) -> list[Any]:
     return [value or None for value in values] if "" in values else values
 
 
-def _quick_text(field: Field) -> Callable[[list[Any]], list[Any]]:
+def _quick_text(field: Field) -> Callable[[Sequence[Any]], list[Any]]:
     limit = field.max_length
 
-    def quick(cells: list[Any]) -> list[Any]:
+    def quick(cells: Sequence[Any]) -> list[Any]:
         texts = _texts(cells)
         if texts and texts[0] is not _AGAIN and limit is not None and max(map(len, texts)) > limit:
             texts = [text if len(text) <= limit else _AGAIN for text in texts]
@@ -145,10 +145,10 @@ def _quick_text(field: Field) -> Callable[[list[Any]], list[Any]]:
     return quick
 
 
-def _quick_email(field: Field) -> Callable[[list[Any]], list[Any]]:
+def _quick_email(field: Field) -> Callable[[Sequence[Any]], list[Any]]:
     match = EMAIL_RE.match
 
-    def quick(cells: list[Any]) -> list[Any]:
+    def quick(cells: Sequence[Any]) -> list[Any]:
         texts = _texts(cells)
         if not texts or texts[0] is _AGAIN:
             return texts
@@ -167,7 +167,7 @@ def _quick_email(field: Field) -> Callable[[list[Any]], list[Any]]:
     return quick
 
 
-def _quick_date(field: Field) -> Callable[[list[Any]], list[Any]]:
+def _quick_date(field: Field) -> Callable[[Sequence[Any]], list[Any]]:
     parse = datetime.date.fromisoformat
 
     def one(cell: Any) -> Any:
@@ -176,7 +176,7 @@ def _quick_date(field: Field) -> Callable[[list[Any]], list[Any]]:
         except (ValueError, TypeError):  # blank, another format, a spreadsheet's date cell
             return _AGAIN
 
-    def quick(cells: list[Any]) -> list[Any]:
+    def quick(cells: Sequence[Any]) -> list[Any]:
         try:
             return [parse(cell) for cell in cells]
         except (ValueError, TypeError):
@@ -185,16 +185,16 @@ def _quick_date(field: Field) -> Callable[[list[Any]], list[Any]]:
     return quick
 
 
-def _quick_lookup(lookup: dict[str, str]) -> Callable[[list[Any]], list[Any]]:
+def _quick_lookup(lookup: dict[str, str]) -> Callable[[Sequence[Any]], list[Any]]:
     get = lookup.get
     return lambda cells: [get(cell, _AGAIN) for cell in cells]
 
 
-def _quick_choice(field: Field) -> Callable[[list[Any]], list[Any]]:
+def _quick_choice(field: Field) -> Callable[[Sequence[Any]], list[Any]]:
     return _quick_lookup({value: value for value in field.choices.values})
 
 
-def _quick_country(field: Field) -> Callable[[list[Any]], list[Any]]:
+def _quick_country(field: Field) -> Callable[[Sequence[Any]], list[Any]]:
     return _quick_lookup({code: code for code in _countries().values()})
 
 
@@ -448,7 +448,7 @@ def _country(field: Field, day_first: bool) -> Callable[[Any], Any]:
 
 # Quick paths over a whole column for the common cells of a type; every cell they leave
 # (``_AGAIN``) goes through the one-cell converter.
-_QUICK: dict[FieldType, Callable[[Field], Callable[[list[Any]], list[Any]]]] = {
+_QUICK: dict[FieldType, Callable[[Field], Callable[[Sequence[Any]], list[Any]]]] = {
     FieldType.TEXT: _quick_text,
     FieldType.PHONE: _quick_text,
     FieldType.REFERENCE: _quick_text,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import datetime
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ from typing import Any
 from django.core.files import File
 from django.utils.translation import gettext as _
 
-from nightshift.imports.loading import Loader, Options, Prepared, RowResult
+from nightshift.imports.loading import REJECT, Loader, Options, Prepared, RowResult
 from nightshift.imports.mapping import column_names, resolve_mapping, suggest_mapping
 from nightshift.imports.reading import FileProblem, Layout, Source, inspect
 from nightshift.imports.registry import Importer
@@ -26,6 +26,9 @@ from nightshift.imports.registry import Importer
 __all__ = ["FileJob", "error_file_name", "write_error_file"]
 
 ERROR_COLUMN = "Error"  # header of the column the error file adds (stable across languages)
+# The cells of rejected rows kept for the error file, up to this many (some 15 MB): the
+# file need not be read again for them. Past it, or after a resume, it is.
+KEPT_CELLS = 200_000
 
 
 class FileJob:
@@ -61,6 +64,8 @@ class FileJob:
         self.loader = Loader(importer, self.columns, resolved, options, code_prefix=code_prefix)
         self._rows: Iterator[tuple[int, list[Any]]] | None = None
         self._position = -1
+        self._rejected: dict[int, list[Any]] | None = {}  # None: past KEPT_CELLS
+        self._kept_cells = 0
 
     def data_rows(self, after: int = 0) -> Iterator[tuple[int, list[Any]]]:
         """The rows to import (the header excluded) numbered above ``after``."""
@@ -122,7 +127,28 @@ class FileJob:
         *,
         sent: Callable[[], None] | None = None,
     ) -> list[RowResult]:
-        return self.loader.load(rows, prepared, sent=sent)
+        results = self.loader.load(rows, prepared, sent=sent)
+        self._keep_rejected(rows, results)
+        return results
+
+    def _keep_rejected(self, rows: list[tuple[int, list[Any]]], results: list[RowResult]) -> None:
+        if self._rejected is None:
+            return
+        numbers = {result.row for result in results if result.action == REJECT}
+        for number, cells in rows:
+            if number in numbers:
+                self._rejected[number] = cells
+                self._kept_cells += len(cells)
+        if self._kept_cells > KEPT_CELLS:
+            self._rejected = None
+
+    def rejected_rows(self, numbers: Collection[int]) -> Iterator[tuple[int, list[Any]]]:
+        """The rows ``numbers`` (rejected ones), in order: as kept when this job rejected
+        each of them, else read from the file again."""
+        kept = self._rejected
+        if kept is not None and all(number in kept for number in numbers):
+            return ((number, kept[number]) for number in sorted(numbers))
+        return self.source.rows(only=numbers)
 
 
 def error_file_name(upload_name: str, fmt: str) -> str:
@@ -134,7 +160,7 @@ def error_file_name(upload_name: str, fmt: str) -> str:
 def write_error_file(job: FileJob, rejected: Mapping[int, str], destination: Path) -> None:
     """The rejected rows of ``job``'s file, as they were, with an error column: CSV in the
     upload's delimiter and encoding, or XLSX for any spreadsheet."""
-    rows = job.source.rows(only=rejected)
+    rows = job.rejected_rows(rejected)
     if job.layout.format == "csv":
         _write_csv(job, rows, rejected, destination)
     else:

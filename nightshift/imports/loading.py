@@ -213,10 +213,15 @@ class Loader:
         errors: dict[int, list[str]] = {}
         names: list[str] = []
         columns: list[Iterable[Any]] = []
+        try:
+            # The file's columns at C speed: the rows checked against the header have its width.
+            by_index = list(zip(*batch, strict=True))
+        except ValueError:  # rows of other widths (remembered on a resume)
+            by_index = []
         for f, index, convert in self.mapped:
-            try:
-                cells = list(map(itemgetter(index), batch))
-            except IndexError:  # a row shorter than the header (remembered on a resume)
+            if index < len(by_index):
+                cells = by_index[index]
+            else:  # a row shorter than the header, or no row
                 cells = [row[index] if index < len(row) else None for row in batch]
             column, problems = convert(cells)
             if problems:
@@ -237,10 +242,9 @@ class Loader:
                     columns[at] = repeat(default, count)
             elif None in columns[at]:
                 columns[at] = [default if value is None else value for value in columns[at]]
-        # Every column has ``count`` values: the rows as dictionaries, built at C speed.
-        return [
-            dict(zip(names, values, strict=False)) for values in zip(*columns, strict=False)
-        ], errors
+        # Every column has ``count`` values: the rows as dictionaries, built without a loop
+        # of Python's.
+        return list(map(dict, map(zip, repeat(names), zip(*columns, strict=False)))), errors
 
     def _check_required(
         self, names: list[str], columns: list, count: int, errors: dict[int, list[str]]
@@ -290,11 +294,17 @@ class Loader:
                 ]
                 rows = whole
         records, errors = self._convert([cells for _row, cells in rows])
-        seen = self.seen
+        new_key = self.seen.add
+        # The usual key, a code the file gives, taken here rather than by a call a row.
+        match = self.importer.match
+        code = match[0] if len(match) == 1 else None
         for position, ((row, _cells), values) in enumerate(zip(rows, records, strict=True)):
             problems = errors.get(position)
-            key = self.key_of(row, values) if problems is None else None
-            if key is not None and not seen.add(key):  # added unless an earlier row had it
+            if problems is not None:
+                key = None
+            elif code is None or not (key := values.get(code)):
+                key = self.key_of(row, values)
+            if key is not None and not new_key(key):  # added unless an earlier row had it
                 problems = [
                     _(
                         "%(where)s: “%(code)s” repeats the code of an earlier row of the file; "

@@ -25,8 +25,10 @@ from nightshift.crm.models import (
     Voucher,
     Warehouse,
 )
-from nightshift.imports import actions
+from nightshift.imports import actions, jobs
+from nightshift.imports.loading import Options
 from nightshift.imports.models import DataImport
+from nightshift.imports.registry import get_importer
 from nightshift.runs import engine
 from nightshift.runs.models import RunItem, RunState
 from tests.imports.conftest import execute
@@ -513,6 +515,38 @@ def test_xlsx_import_and_its_xlsx_error_file_round_trip(run_import, tmp_path):
     again = run_import(xlsx_bytes([row[:6] for row in sheet]), name="people.errors.xlsx")
     assert again.state == RunState.COMPLETED
     assert Contact.objects.get(code="00043").email == "bia@example.com"
+
+
+@pytest.mark.parametrize(("kept_cells", "kept"), [(jobs.KEPT_CELLS, True), (5, False)])
+def test_the_error_file_takes_the_rejected_rows_as_the_import_read_them(
+    db, tmp_path, monkeypatch, kept_cells, kept
+):
+    # Kept while importing (the file is not read a third time), unless more cells were
+    # rejected than are kept: then the file is read again for them.
+    monkeypatch.setattr(jobs, "KEPT_CELLS", kept_cells)
+    rows = [
+        HEADER,
+        ["C1", "Ana", "", "ana@example.com", "", ""],
+        ["C2", "Bia", "", "bia@", "", ""],
+        ["C3", "Caio", "", "", "1990-02-30", ""],
+    ]
+    path = tmp_path / "people.csv"
+    path.write_bytes(csv_bytes(rows))
+    job = jobs.FileJob(get_importer("contacts"), path, Options())
+    results = job.load(job.next_rows(0, 10))
+    rejected = {result.row: result.message for result in results if result.action == "reject"}
+    assert list(rejected) == [3, 4]
+    # Which copy the error file took shows when the file on disk changes meanwhile.
+    path.write_bytes(csv_bytes([*rows[:2], ["C2", "Edited"], ["C3", "Edited"]]))
+    jobs.write_error_file(job, rejected, tmp_path / "errors.csv")
+    written = (tmp_path / "errors.csv").read_text().splitlines()
+    if kept:
+        assert written[1:] == [
+            f"C2,Bia,,bia@,,,{rejected[3]}",
+            f"C3,Caio,,,1990-02-30,,{rejected[4]}",
+        ]
+    else:
+        assert written[1:] == [f"C2,Edited,{rejected[3]}", f"C3,Edited,{rejected[4]}"]
 
 
 def test_xls_import_gives_an_xlsx_error_file(run_import):
