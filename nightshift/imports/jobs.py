@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import pickle
 import tempfile
 from collections.abc import Callable, Collection, Iterator, Mapping
 from itertools import islice
@@ -26,8 +27,10 @@ from nightshift.imports.registry import Importer
 __all__ = ["FileJob", "error_file_name", "write_error_file"]
 
 ERROR_COLUMN = "Error"  # header of the column the error file adds (stable across languages)
-# The cells of rejected rows kept for the error file, up to this many (some 15 MB): the
-# file need not be read again for them. Past it, or after a resume, it is.
+# The cells of rejected rows kept for the error file, up to this many (some 5 MB, pickled a
+# batch at a time: kept as they were, a few rows among each batch's thousands would hold on
+# to the memory around them): the file need not be read again for them. Past it, or after a
+# resume, it is.
 KEPT_CELLS = 200_000
 
 
@@ -64,7 +67,8 @@ class FileJob:
         self.loader = Loader(importer, self.columns, resolved, options, code_prefix=code_prefix)
         self._rows: Iterator[tuple[int, list[Any]]] | None = None
         self._position = -1
-        self._rejected: dict[int, list[Any]] | None = {}  # None: past KEPT_CELLS
+        self._rejected: list[bytes] | None = []  # pickled batches of them; None: too many
+        self._rejected_numbers: set[int] = set()
         self._kept_cells = 0
 
     def data_rows(self, after: int = 0) -> Iterator[tuple[int, list[Any]]]:
@@ -135,20 +139,24 @@ class FileJob:
         if self._rejected is None:
             return
         numbers = {result.row for result in results if result.action == REJECT}
-        for number, cells in rows:
-            if number in numbers:
-                self._rejected[number] = cells
-                self._kept_cells += len(cells)
+        kept = [(number, cells) for number, cells in rows if number in numbers]
+        self._kept_cells += sum(len(cells) for _number, cells in kept)
         if self._kept_cells > KEPT_CELLS:
             self._rejected = None
+        elif kept:
+            self._rejected.append(pickle.dumps(kept, protocol=pickle.HIGHEST_PROTOCOL))
+            self._rejected_numbers.update(numbers)
 
     def rejected_rows(self, numbers: Collection[int]) -> Iterator[tuple[int, list[Any]]]:
         """The rows ``numbers`` (rejected ones), in order: as kept when this job rejected
         each of them, else read from the file again."""
-        kept = self._rejected
-        if kept is not None and all(number in kept for number in numbers):
-            return ((number, kept[number]) for number in sorted(numbers))
-        return self.source.rows(only=numbers)
+        if self._rejected is None or not self._rejected_numbers.issuperset(numbers):
+            return self.source.rows(only=numbers)
+        kept = {}
+        for batch in self._rejected:
+            # Pickled here, by this job.
+            kept.update(pickle.loads(batch))  # noqa: S301
+        return ((number, kept[number]) for number in sorted(numbers))
 
 
 def error_file_name(upload_name: str, fmt: str) -> str:
