@@ -27,7 +27,7 @@ from nightshift.imports.registry import Importer
 __all__ = ["FileJob", "error_file_name", "write_error_file"]
 
 ERROR_COLUMN = "Error"  # header of the column the error file adds (stable across languages)
-# The cells of rejected rows kept for the error file, up to this many (some 5 MB, pickled a
+# The cells of rejected rows kept for the error file, up to this many (2 to 5 MB, pickled a
 # batch at a time: kept as they were, a few rows among each batch's thousands would hold on
 # to the memory around them): the file need not be read again for them. Past it, or after a
 # resume, it is.
