@@ -294,17 +294,11 @@ class Loader:
                 ]
                 rows = whole
         records, errors = self._convert([cells for _row, cells in rows])
-        new_key = self.seen.add
-        # The usual key, a code the file gives, taken here rather than by a call a row.
-        match = self.importer.match
-        code = match[0] if len(match) == 1 else None
+        seen = self.seen
         for position, ((row, _cells), values) in enumerate(zip(rows, records, strict=True)):
             problems = errors.get(position)
-            if problems is not None:
-                key = None
-            elif code is None or not (key := values.get(code)):
-                key = self.key_of(row, values)
-            if key is not None and not new_key(key):  # added unless an earlier row had it
+            key = self.key_of(row, values) if problems is None else None
+            if key is not None and not seen.add(key):  # added unless an earlier row had it
                 problems = [
                     _(
                         "%(where)s: “%(code)s” repeats the code of an earlier row of the file; "
@@ -592,11 +586,13 @@ class _Writer:
         meta = model._meta
         quote = connection.ops.quote_name
         fields = [f for f in meta.concrete_fields if not f.primary_key]
-        # The columns a row gives (a generated code included), then those every row shares.
-        given = loader.given | (set(loader.importer.match) if loader.generates else set())
-        self.given = [f for f in fields if f.name in given]
-        self.fields = [*self.given, *(f for f in fields if f.name not in given)]
-        given |= set(loader.importer.match)
+        # The columns each row gives (a generated code included), then those every row shares
+        # (defaults, stamps).
+        from_rows = loader.given | (set(loader.importer.match) if loader.generates else set())
+        self.given = [f for f in fields if f.name in from_rows]
+        self.shared = [f for f in fields if f.name not in from_rows]
+        self.fields = [*self.given, *self.shared]
+        given = loader.given | set(loader.importer.match)
         self.updated = [f for f in self.fields if f.name in given or f.name in UPDATE_AUDIT]
         self.table = quote(meta.db_table)
         self.columns = ", ".join(quote(f.column) for f in self.fields)
@@ -644,7 +640,7 @@ class _Writer:
             columns.append(column)
         same = (
             defaults[f.name] if not sqlite else f.get_db_prep_save(defaults[f.name], connection)
-            for f in self.fields[len(self.given) :]
+            for f in self.shared
         )
         return Params(list(zip(*columns, strict=True)), tuple(same))
 
@@ -653,13 +649,8 @@ class _Writer:
         a time (``None`` when a value is of a type COPY text is not made of here)."""
         defaults = self._defaults()
         records = [values for _row, values, _exists in planned]
-        given = self.loader.given | set(self.loader.importer.match)
-        columns = [
-            [values.get(f.name, defaults[f.name]) for values in records]
-            if f.name in given
-            else Same(defaults[f.name])
-            for f in self.fields
-        ]
+        columns = [list(map(itemgetter(f.name), records)) for f in self.given]
+        columns += [Same(defaults[f.name]) for f in self.shared]
         return copy_text(columns, len(records))
 
     def write(

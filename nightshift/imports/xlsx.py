@@ -133,20 +133,12 @@ def count_rows(path: str, sheet: str) -> int:
     with zipfile.ZipFile(path) as archive:
         member, _kinds, _base = _workbook(archive, sheet)
         total = 0
-        buffer = ""
         with archive.open(member) as stream:
-            for chunk in _chunks(stream):
-                buffer += chunk
-                end = buffer.rfind("</row>")
-                if end < 0:
-                    continue
-                end += len("</row>")
-                part = buffer[:end]
+            # The last part too: self-closing rows after the last row with cells.
+            for part in _parts(_chunks(stream), "</row>"):
                 total += part.count("<row") - len(_EMPTY_ROW.findall(part))
-                buffer = buffer[end:]
-        _check_end(buffer)
-        # Self-closing rows after the last row with cells.
-        return total + buffer.count("<row") - len(_EMPTY_ROW.findall(buffer))
+        _check_end(part)
+        return total
 
 
 def _check_end(tail: str) -> None:
@@ -263,14 +255,8 @@ class _SharedStrings:
         if name is None:
             return
         with archive.open(name) as stream:
-            buffer = ""
-            for chunk in _chunks(stream):
-                buffer += chunk
-                end = buffer.rfind("</si>")
-                if end >= 0:
-                    end += len("</si>")
-                    yield _shared_texts(buffer[:end])
-                    buffer = buffer[end:]
+            for part in _parts(_chunks(stream), "</si>"):
+                yield _shared_texts(part)
         if isinstance(self.texts, SpilledStrings):
             self.texts.finish()  # the last group, not full
             yield []
@@ -417,6 +403,21 @@ def _chunks(stream) -> Iterator[str]:
     yield decoder.decode(b"", final=True)
 
 
+def _parts(chunks: Iterator[str], closing: str) -> Iterator[str]:
+    """The text of ``chunks`` in parts ending with a ``closing`` tag, so that no element is cut
+    in two; then what follows the last one (the document's end, or where it was cut short),
+    the one part that does not end with it."""
+    buffer = ""
+    for chunk in chunks:
+        buffer += chunk
+        end = buffer.rfind(closing)
+        if end >= 0:
+            end += len(closing)
+            yield buffer[:end]
+            buffer = buffer[end:]
+    yield buffer
+
+
 def _text(body: str) -> str:
     """The text of an inline or shared string: its ``<t>`` runs joined, unescaped."""
     return _unescape("".join(part or "" for part in _TEXT.findall(body)))
@@ -445,33 +446,21 @@ def _rows(
     base: datetime.datetime,
     only: Container[int] | None,
 ) -> Iterator[tuple[int, list[Any]]]:
-    buffer = ""
     sheet = None
     wanted = _Wanted(only) if only is not None else None
-    for chunk in chunks:
-        buffer += chunk
+    for part in _parts(chunks, "</row>"):
         if sheet is None:
-            if "<sheetData" not in buffer:
-                continue
-            sheet = _Sheet(shared.texts, shared.more, kinds, base, *_dimension(buffer))
-        end = buffer.rfind("</row>")
-        if end < 0:
-            continue
-        end += len("</row>")
-        part = buffer[:end]
-        if wanted is not None:  # a few rows wanted: the others are not even split into cells
+            if "<sheetData" not in part:
+                raise Unsupported
+            sheet = _Sheet(shared.texts, shared.more, kinds, base, *_dimension(part))
+        if not part.endswith("</row>"):  # the end of the worksheet
+            _check_end(part)
+        elif wanted is not None:  # a few rows wanted: the others are not even split into cells
             yield from _chosen_rows(part, sheet, wanted)
-            buffer = buffer[end:]
-            continue
-        cells = _FAST_CELL.findall(part)
-        if len(cells) == part.count("<c ") + part.count("<c>"):
+        elif len(cells := _FAST_CELL.findall(part)) == part.count("<c ") + part.count("<c>"):
             yield from _fast_rows(cells, sheet)
         else:  # a cell written some other way: each row parsed on its own
             yield from _slow_rows(part, sheet)
-        buffer = buffer[end:]
-    if sheet is None:
-        raise Unsupported
-    _check_end(buffer)
 
 
 def _fast_rows(  # noqa: PLR0912 — written out, see below
