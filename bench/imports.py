@@ -10,8 +10,10 @@ Baselines measured in the same run, on the same file and model:
 
 - a per-row ORM loop (``update_or_create`` per row, the file read with ``csv.DictReader``) on
   a sample of the rows;
-- django-import-export (``ModelResource`` with ``import_id_fields = ["code"]``) on a sample
-  (the ``bench`` extra installs it: ``make bench`` or ``pip install -e '.[bench]'``);
+- django-import-export (``ModelResource`` with ``import_id_fields = ["code"]``) on the same
+  file — its first 100,000 rows at most (``--iex-rows``): at its few hundred rows a second, a
+  million rows would take an hour (the ``bench`` extra installs it: ``make bench`` or
+  ``pip install -e '.[bench]'``);
 - the raw limit: ``executemany`` of the parsed rows into a bare table (SQLite) or ``COPY`` of
   the file's text into a bare table (PostgreSQL) — no validation at all;
 - the table's limit: the good rows, parsed but unchecked, written into ``crm_contact`` itself
@@ -23,7 +25,7 @@ peak < 250 MB at 1,000,000 rows, ≥ 50x django-import-export.
 
     .venv/bin/python bench/imports.py [--rows 100000] [--databases postgresql,sqlite]
                                       [--formats csv,xlsx,xlsx-shared] [--sample 5000]
-                                      [--repeat 1]
+                                      [--iex-rows 100000] [--repeat 1]
 
 Each database is measured in a child process of its own (Django is set up once per process);
 PostgreSQL on a scratch database (NIGHTSHIFT_BENCH_PG) created and dropped here, SQLite on a
@@ -397,7 +399,7 @@ def measure_table_limit(path: Path) -> float:
     return len(good) / (time.perf_counter() - started)
 
 
-def child(vendor: str, files: dict[str, str], sample: int, repeat: int) -> dict:
+def child(vendor: str, files: dict[str, str], sample: int, iex_rows: int, repeat: int) -> dict:
     from django.db import connection
 
     user = _user()
@@ -409,7 +411,7 @@ def child(vendor: str, files: dict[str, str], sample: int, repeat: int) -> dict:
     csv_path = Path(files.get("csv") or next(iter(files.values())))
     if csv_path.suffix == ".csv":
         figures["orm_loop"] = measure_orm_loop(csv_path, sample)
-        figures["import_export"] = measure_import_export(csv_path, sample)
+        figures["import_export"] = measure_import_export(csv_path, iex_rows)
         figures["raw"] = measure_raw(csv_path, vendor)
         figures["table_limit"] = measure_table_limit(csv_path)
     return figures
@@ -419,18 +421,18 @@ def run_child(args: argparse.Namespace) -> None:
     files = json.loads(args.files)
     if args.child == "postgresql":
         with scratch_database("imports") as url, django_on(url):
-            result = child("postgresql", files, args.sample, args.repeat)
+            result = child("postgresql", files, args.sample, args.iex_rows, args.repeat)
     else:
         folder = tempfile.mkdtemp(prefix="nightshift-bench-sqlite-")
         with django_on(f"sqlite:///{folder}/bench.sqlite3"):
-            result = child("sqlite", files, args.sample, args.repeat)
+            result = child("sqlite", files, args.sample, args.iex_rows, args.repeat)
     sys.stdout.write("RESULT " + json.dumps(result) + "\n")
 
 
 # -- the parent: files, children, report ----------------------------------------------------
 
 
-def report(count: int, results: dict[str, dict], sample: int) -> None:
+def report(count: int, results: dict[str, dict], sample: int, iex_rows: int) -> None:
     out = sys.stdout.write
     lines = []
     for vendor, figures in results.items():
@@ -480,7 +482,7 @@ def report(count: int, results: dict[str, dict], sample: int) -> None:
             )
         else:
             out(
-                f"  django-import-export ({sample:,} rows) {iex:>10,.0f} rows/s   "
+                f"  django-import-export ({iex_rows:,} rows) {iex:>10,.0f} rows/s   "
                 f"ours x{ours / iex:.0f}\n"
             )
             lines.append(
@@ -511,7 +513,10 @@ def main() -> None:
     )
     parser.add_argument("--databases", default="postgresql,sqlite")
     parser.add_argument("--formats", default=",".join(FORMATS))
-    parser.add_argument("--sample", type=int, default=5000, help="rows of the baselines")
+    parser.add_argument("--sample", type=int, default=5000, help="rows of the ORM loop")
+    parser.add_argument(
+        "--iex-rows", type=int, default=100_000, help="rows of django-import-export's import"
+    )
     parser.add_argument("--repeat", type=int, default=1, help="imports per file; median kept")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--files", help=argparse.SUPPRESS)
@@ -546,6 +551,8 @@ def main() -> None:
             json.dumps(files),
             "--sample",
             str(min(args.sample, args.rows)),
+            "--iex-rows",
+            str(min(args.iex_rows, args.rows)),
             "--repeat",
             str(args.repeat),
         ]
@@ -555,7 +562,7 @@ def main() -> None:
             sys.stderr.write(done.stdout + done.stderr)
             raise SystemExit(f"the {vendor} measurement failed")
         results[vendor] = json.loads(line[len("RESULT ") :])
-    report(args.rows, results, min(args.sample, args.rows))
+    report(args.rows, results, min(args.sample, args.rows), min(args.iex_rows, args.rows))
     for path in files.values():
         Path(path).unlink()
     folder.rmdir()
