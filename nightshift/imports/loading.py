@@ -592,17 +592,18 @@ class _Writer:
         self.given = [f for f in fields if f.name in from_rows]
         self.shared = [f for f in fields if f.name not in from_rows]
         self.fields = [*self.given, *self.shared]
-        given = loader.given | set(loader.importer.match)
-        self.updated = [f for f in self.fields if f.name in given or f.name in UPDATE_AUDIT]
         self.table = quote(meta.db_table)
         self.columns = ", ".join(quote(f.column) for f in self.fields)
         conflict = ", ".join(quote(meta.get_field(name).column) for name in loader.importer.match)
         if loader.options.update_existing:
-            sets = ", ".join(
-                f"{quote(f.column)} = EXCLUDED.{quote(f.column)}"
-                for f in self.updated
-                if f.name not in loader.importer.match
-            )
+            # What the rows give and the update's log stamps; never the match key itself.
+            updated = [
+                f
+                for f in self.fields
+                if (f.name in from_rows or f.name in UPDATE_AUDIT)
+                and f.name not in loader.importer.match
+            ]
+            sets = ", ".join(f"{quote(f.column)} = EXCLUDED.{quote(f.column)}" for f in updated)
             self.on_conflict = f"ON CONFLICT ({conflict}) DO UPDATE SET {sets}"
         else:
             self.on_conflict = f"ON CONFLICT ({conflict}) DO NOTHING"
