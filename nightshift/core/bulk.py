@@ -213,23 +213,34 @@ def copy_text(columns: Sequence[Sequence[Any] | Same], count: int) -> bytes | No
     The same text as the driver's ``write_row`` makes, built a column at a time: a column's
     values are typed once, strings are escaped only when the column holds a special
     character, and the rows are joined at C speed — the driver adapts every value of every
-    row on its own, which costs more than the server spends storing the row."""
-    texts = []
+    row on its own, which costs more than the server spends storing the row. Neighbouring
+    ``Same`` columns are joined once, as one column, and those ending the row end each line:
+    a row of ten given columns and two dozen defaults is joined as ten pieces, not thirty-four.
+    """
+    texts: list[Sequence[str] | str] = []  # a column's texts, or one text for every row
     for values in columns:
+        if isinstance(values, Same):
+            text = _column_text([values.value], 1)
+            if text is None:
+                return None
+            text = next(iter(text))
+            texts.append(f"{texts.pop()}\t{text}" if texts and isinstance(texts[-1], str) else text)
+            continue
         text = _column_text(values, count)
         if text is None:
             return None
         texts.append(text)
     if not count:
         return b""
+    end = f"\t{texts.pop()}\n" if isinstance(texts[-1], str) else "\n"
+    if not texts:  # every column the same
+        return (end[1:] * count).encode()
+    pieces = [repeat(text, count) if isinstance(text, str) else text for text in texts]
     # Not strict: a column holding the same value on every row repeats without end.
-    return ("\n".join(map("\t".join, zip(*texts, strict=False))) + "\n").encode()
+    return (end.join(map("\t".join, zip(*pieces, strict=False))) + end).encode()
 
 
-def _column_text(values: Sequence[Any] | Same, count: int) -> Sequence[str] | None:
-    if isinstance(values, Same):
-        text = _column_text([values.value], 1)
-        return None if text is None else repeat(next(iter(text)), count)
+def _column_text(values: Sequence[Any], count: int) -> Sequence[str] | None:
     kinds = set(map(type, values))
     nulls = type(None) in kinds
     kinds.discard(type(None))

@@ -176,6 +176,21 @@ def test_copy_text_writes_each_type_and_escapes_only_what_copy_needs():
     ]
 
 
+def test_copy_text_puts_same_valued_columns_where_they_stand():
+    # Leading, between the given columns, ending the row, and nothing but them.
+    columns = [Same(1), Same("a\tb"), ["x", "y"], Same(None), Same(datetime.date(2026, 1, 2))]
+    columns += [[True, False], Same("end")]
+    assert copy_text(columns, 2).decode().split("\n") == [
+        "1\ta\\tb\tx\t\\N\t2026-01-02\tt\tend",
+        "1\ta\\tb\ty\t\\N\t2026-01-02\tf\tend",
+        "",
+    ]
+    assert copy_text([["x", "y"], Same(2)], 2) == b"x\t2\ny\t2\n"
+    assert copy_text([Same(2), Same("z")], 3) == b"2\tz\n" * 3
+    assert copy_text([Same(2)], 0) == b""
+    assert copy_text([["x"], Same({"a": 1})], 1) is None
+
+
 def test_copy_text_declines_values_it_does_not_write():
     # A column of mixed or unknown types is left to the driver, row by row.
     assert copy_text([[{"a": 1}]], 1) is None
