@@ -178,11 +178,12 @@ def django_on(url: str) -> Iterator[None]:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     try:
-        subprocess.run(
-            [sys.executable, "-m", "django", "migrate", "--verbosity", "0"],
+        path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+        subprocess.run(  # the project's console script, as `nightshift migrate`
+            [sys.executable, "-m", "nightshift.cli", "migrate", "--verbosity", "0"],
             check=True,
             cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            env={**os.environ, "PYTHONPATH": path},
         )
         import django
 

@@ -540,6 +540,7 @@ def main() -> None:
             f"{time.perf_counter() - started:.1f} s\n"
         )
         files[fmt] = str(path)
+    sample, iex_rows = min(args.sample, args.rows), min(args.iex_rows, args.rows)
     results = {}
     for vendor in args.databases.split(","):
         command = [
@@ -550,9 +551,9 @@ def main() -> None:
             "--files",
             json.dumps(files),
             "--sample",
-            str(min(args.sample, args.rows)),
+            str(sample),
             "--iex-rows",
-            str(min(args.iex_rows, args.rows)),
+            str(iex_rows),
             "--repeat",
             str(args.repeat),
         ]
@@ -562,7 +563,7 @@ def main() -> None:
             sys.stderr.write(done.stdout + done.stderr)
             raise SystemExit(f"the {vendor} measurement failed")
         results[vendor] = json.loads(line[len("RESULT ") :])
-    report(args.rows, results, min(args.sample, args.rows), min(args.iex_rows, args.rows))
+    report(args.rows, results, sample, iex_rows)
     for path in files.values():
         Path(path).unlink()
     folder.rmdir()

@@ -224,7 +224,10 @@ def copy_text(columns: Sequence[Sequence[Any] | Same], count: int) -> bytes | No
             if text is None:
                 return None
             text = next(iter(text))
-            texts.append(f"{texts.pop()}\t{text}" if texts and isinstance(texts[-1], str) else text)
+            if texts and isinstance(texts[-1], str):  # next to another: one column
+                texts[-1] = f"{texts[-1]}\t{text}"
+            else:
+                texts.append(text)
             continue
         text = _column_text(values, count)
         if text is None:
